@@ -1,0 +1,1 @@
+//! PLACEHOLDER: being written. See the interface in the helper prompt.

@@ -1,0 +1,56 @@
+//! The binary's two output streams, as Hadoop names them: LOG is stdout, ERR is stderr.
+//!
+//! Writes never panic: with SIGPIPE ignored a vanished reader gives EPIPE, and a setuid program
+//! must not abort half-way because the NodeManager stopped listening. Control characters in
+//! what we print are escaped, so caller-chosen text cannot forge lines the NodeManager parses.
+
+use std::io::Write;
+
+/// One line on stdout (Hadoop's LOG).
+pub fn log(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", escape_controls(line));
+    let _ = out.flush();
+}
+
+/// One line on stderr (Hadoop's ERR).
+pub fn err(line: &str) {
+    let mut out = std::io::stderr().lock();
+    let _ = writeln!(out, "{}", escape_controls(line));
+}
+
+/// Raw bytes on stdout, exactly as given (list-as-user names, the usage text).
+pub fn log_raw(bytes: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(bytes);
+    let _ = out.flush();
+}
+
+/// Escape C0 controls (except tab) and DEL as `\xNN`, so one message stays one line.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| (c.is_control() && c != '\t') || c == '\u{7f}') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if (c.is_control() && c != '\t') || c == '\u{7f}' {
+            escaped.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            escaped.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(escaped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newlines_and_escapes_are_made_visible() {
+        assert_eq!(escape_controls("plain text"), "plain text");
+        assert_eq!(escape_controls("a\nmain : x"), "a\\x0amain : x");
+        assert_eq!(escape_controls("bell\x07\x1b[0m"), "bell\\x07\\x1b[0m");
+        assert_eq!(escape_controls("tab\tok"), "tab\tok");
+    }
+}
