@@ -13,7 +13,8 @@ use std::process::Command;
 fn main() {
     println!("cargo:rerun-if-env-changed=CONTAINER_EXECUTOR_CONF_DIR");
     println!("cargo:rerun-if-changed=build.rs");
-    let dir = std::env::var("CONTAINER_EXECUTOR_CONF_DIR").unwrap_or_else(|_| "../etc/hadoop".into());
+    let dir =
+        std::env::var("CONTAINER_EXECUTOR_CONF_DIR").unwrap_or_else(|_| "../etc/hadoop".into());
     if dir.is_empty() || dir.contains('\0') {
         panic!("CONTAINER_EXECUTOR_CONF_DIR must be a non-empty path");
     }
@@ -24,7 +25,10 @@ fn main() {
         return;
     }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let Ok(out) = Command::new(&cc).arg("-print-file-name=libgcc_eh.a").output() else {
+    let Ok(out) = Command::new(&cc)
+        .arg("-print-file-name=libgcc_eh.a")
+        .output()
+    else {
         println!("cargo:warning=could not run {cc}; the binary will need libgcc_s.so");
         return;
     };

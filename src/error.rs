@@ -264,7 +264,10 @@ mod tests {
         assert_eq!(Error::Config("x".into()).code().number(), 24);
         assert_eq!(Error::BinaryPermissions("x".into()).code().number(), 22);
         assert_eq!(Error::UserRejected("x".into()).code().number(), -1);
-        assert_eq!(Error::FeatureDisabled("docker".into()).to_string(), "Feature disabled: docker");
+        assert_eq!(
+            Error::FeatureDisabled("docker".into()).to_string(),
+            "Feature disabled: docker"
+        );
         assert_eq!(Error::NoSuchProcessGroup("x".into()).code().number(), 9);
         assert_eq!(Error::TmpDirs("x".into()).code().number(), 37);
     }

@@ -1,0 +1,78 @@
+//! container-executor: a drop-in, memory-safe replacement for Hadoop YARN's setuid
+//! `container-executor`.
+//!
+//! Every request travels one road, and this file is that road:
+//! argv → setup checks (config, binary, caller) → argv parsed against the config →
+//! the command (user policy, identities, filesystem work) → one exit code.
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod help;
+pub mod identity;
+pub mod ids;
+pub mod ops;
+pub mod out;
+pub mod process;
+pub mod setup;
+pub mod sys;
+pub mod users;
+
+use std::ffi::OsString;
+
+use error::{hadoop_text, Error, Stream};
+
+/// Run one invocation and return the status the process exits with (Hadoop's `int`, which the
+/// kernel truncates to 8 bits: -1 is seen as 255).
+pub fn run(args: &[OsString]) -> i32 {
+    if let Some(request) = cli::human_request(args) {
+        help::print(request);
+        return 0;
+    }
+    let setup = match setup::run_setup_checks() {
+        Ok(setup) => setup,
+        Err(e) => return report_error(&e, None),
+    };
+    let request = match cli::parse(args, &setup.config) {
+        Ok(request) => request,
+        Err(e) => return report_error(&e, Some(&setup.config)),
+    };
+    match ops::execute(&setup, request) {
+        Ok(status) => finish(status),
+        Err(e) => report_error(&e, Some(&setup.config)),
+    }
+}
+
+/// A status from a command that ran (a launch passes the container's status through): non-zero
+/// gets Hadoop's final line.
+fn finish(status: i32) -> i32 {
+    if status != 0 {
+        final_line(status);
+    }
+    status
+}
+
+fn report_error(e: &Error, config: Option<&config::Config>) -> i32 {
+    let message = e.to_string();
+    for line in message.split('\n').filter(|l| !l.is_empty()) {
+        match e.stream() {
+            Stream::Log => out::log(line),
+            Stream::Err => out::err(line),
+        }
+    }
+    if let (Error::Usage, Some(config)) = (e, config) {
+        out::log_raw(cli::usage_text(config).as_bytes());
+    }
+    let code = e.code().number();
+    if !e.exits_at_once() {
+        final_line(code);
+    }
+    code
+}
+
+fn final_line(code: i32) {
+    out::err(&format!(
+        "Nonzero exit code={code}, error message='{}'",
+        hadoop_text(code)
+    ));
+}

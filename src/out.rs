@@ -28,7 +28,10 @@ pub fn log_raw(bytes: &[u8]) {
 
 /// Escape C0 controls (except tab) and DEL as `\xNN`, so one message stays one line.
 pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| (c.is_control() && c != '\t') || c == '\u{7f}') {
+    if !text
+        .chars()
+        .any(|c| (c.is_control() && c != '\t') || c == '\u{7f}')
+    {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 8);

@@ -1,0 +1,417 @@
+//! Setup checks, run at the start of every invocation in Hadoop's order (`checks.md` §2):
+//! find our own executable through the kernel, find and vet the configuration, parse it, look up
+//! the NodeManager group, become root, vet the binary itself, and (beyond Hadoop) vet the caller.
+//!
+//! Every ownership and mode check is made on an opened file descriptor (`fstat`), never on a
+//! name that could be swapped between the check and the use.
+
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
+use nix::unistd::{Gid, Group, Uid};
+
+use crate::config::{Config, CONFIG_FILE_NAME, MAX_CONFIG_BYTES, NM_GROUP_KEY};
+use crate::error::{Error, Result};
+use crate::identity;
+use crate::out;
+
+/// The configuration directory fixed at build time (Hadoop's `container-executor.conf.dir`).
+/// Relative values are resolved against the directory of the running executable.
+pub const CONF_DIR: &str = env!("CE_CONF_DIR");
+
+/// Hadoop's bound for the resolved executable path (`PATH_MAX`).
+const EXECUTABLE_PATH_MAX: usize = 4096;
+
+/// Who called us, captured before any id changes.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub uid: Uid,
+    pub gid: Gid,
+    pub groups: Vec<Gid>,
+}
+
+/// The outcome of a successful setup: a vetted configuration and the NodeManager's identity.
+#[derive(Debug)]
+pub struct Setup {
+    pub config: Config,
+    pub config_path: PathBuf,
+    pub executable: PathBuf,
+    /// The NodeManager account: the caller's real uid (Hadoop's `nm_uid`).
+    pub nm_uid: Uid,
+    /// The configured NodeManager group (Hadoop's `nm_gid`).
+    pub nm_gid: Gid,
+    pub nm_group: String,
+    pub caller: Caller,
+}
+
+/// The whole setup sequence. On success the process runs as root with gid = the NM group.
+pub fn run_setup_checks() -> Result<Setup> {
+    let caller = capture_caller();
+    let executable = find_own_executable()?;
+    let config_path = locate_config(&executable)?;
+    let bytes = open_and_read_config(&config_path)?;
+    let config = Config::parse(&bytes, &config_path.to_string_lossy())?;
+    let (nm_group, nm_gid) = lookup_nm_group(&config)?;
+    // Hadoop ignores failures here so that an unprivileged test run goes on; the binary check
+    // below and the privilege check after it make sure nothing privileged runs without them.
+    let _ = identity::become_root(nm_gid);
+    check_binary(nm_gid)?;
+    check_running_as_root(&caller)?;
+    check_caller(&caller, &nm_group, nm_gid)?;
+    Ok(Setup {
+        config,
+        config_path,
+        executable,
+        nm_uid: caller.uid,
+        nm_gid,
+        nm_group,
+        caller,
+    })
+}
+
+pub fn capture_caller() -> Caller {
+    Caller {
+        uid: Uid::current(),
+        gid: Gid::current(),
+        groups: nix::unistd::getgroups().unwrap_or_default(),
+    }
+}
+
+/// Our own path, from `/proc/self/exe` only: never argv[0], never the environment.
+pub fn find_own_executable() -> Result<PathBuf> {
+    let path = std::fs::read_link("/proc/self/exe").map_err(|e| {
+        Error::ExecutablePath(format!(
+            "Cannot get executable name from /proc/self/exe - {}",
+            errno_text(&e)
+        ))
+    })?;
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.len() >= EXECUTABLE_PATH_MAX {
+        return Err(Error::ExecutablePathTooLong(format!(
+            "Resolved path for /proc/self/exe [{}] is longer than {} characters.",
+            path.display(),
+            EXECUTABLE_PATH_MAX
+        )));
+    }
+    if bytes.is_empty() {
+        return Err(Error::Config("realpath of executable: unknown".into()));
+    }
+    Ok(path)
+}
+
+/// The configuration's compiled-in location, as Hadoop spells it in messages.
+pub fn config_candidate() -> String {
+    format!("{CONF_DIR}/{CONFIG_FILE_NAME}")
+}
+
+/// Hadoop's location rule (`config.md` §1.1): an absolute conf dir is used as is; a relative one
+/// is taken from the directory holding the executable. The result is canonicalised.
+pub fn locate_config(executable: &Path) -> Result<PathBuf> {
+    let candidate = config_candidate();
+    let unresolved = if candidate.starts_with('/') {
+        PathBuf::from(&candidate)
+    } else {
+        let dir = executable.parent().unwrap_or(Path::new("/"));
+        dir.join(&candidate)
+    };
+    std::fs::canonicalize(&unresolved)
+        .map_err(|_| Error::Config(format!("Configuration file {candidate} not found.")))
+}
+
+/// Open the canonical config path one component at a time from `/` with `O_NOFOLLOW`, check the
+/// file and every ancestor except `/` on the opened descriptors (root-owned, not group- or
+/// world-writable), and read the file from the same descriptor.
+pub fn open_and_read_config(path: &Path) -> Result<Vec<u8>> {
+    let chain = open_path_chain(path)?;
+    // Hadoop reports the file first, then each parent going up.
+    for (shown, stat) in chain.iter().rev().map(|(p, _, s)| (p, s)) {
+        check_config_object(shown, stat)?;
+    }
+    let (_, fd, stat) = chain
+        .last()
+        .ok_or_else(|| Error::Config(format!("Invalid conf file provided : {}", path.display())))?;
+    if SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        return Err(Error::Config(format!(
+            "Configuration file {} is not a regular file.",
+            path.display()
+        )));
+    }
+    let file = std::fs::File::from(
+        fd.try_clone()
+            .map_err(|e| Error::Config(format!("Can't read {} - {e}", path.display())))?,
+    );
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            Error::Config(format!(
+                "Invalid conf file provided, unable to read file : {} - {}",
+                path.display(),
+                errno_text(&e)
+            ))
+        })?;
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(Error::Config(format!(
+            "Configuration file {} is larger than {MAX_CONFIG_BYTES} bytes.",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Open every component of an absolute, canonical path below `/`, refusing symlinks. Returns
+/// (path so far, fd, fstat) for each component, top first; `/` itself is not included.
+fn open_path_chain(path: &Path) -> Result<Vec<(PathBuf, OwnedFd, FileStat)>> {
+    let not_found = || {
+        Error::Config(format!(
+            "Configuration file {} not found.",
+            config_candidate()
+        ))
+    };
+    if !path.is_absolute() {
+        return Err(not_found());
+    }
+    let root: OwnedFd = nix::fcntl::open(
+        "/",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map(owned)
+    .map_err(|_| not_found())?;
+    let names: Vec<&OsStr> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let mut chain: Vec<(PathBuf, OwnedFd, FileStat)> = Vec::with_capacity(names.len());
+    let mut so_far = PathBuf::from("/");
+    for (i, name) in names.iter().enumerate() {
+        so_far.push(name);
+        let last = i + 1 == names.len();
+        let flags = OFlag::O_RDONLY
+            | OFlag::O_NOFOLLOW
+            | OFlag::O_CLOEXEC
+            | if last {
+                OFlag::O_NONBLOCK
+            } else {
+                OFlag::O_DIRECTORY
+            };
+        let parent = chain
+            .last()
+            .map(|(_, fd, _)| fd.as_raw_fd())
+            .unwrap_or(root.as_raw_fd());
+        let fd = openat(Some(parent), *name, flags, Mode::empty())
+            .map(owned)
+            .map_err(|e| {
+                Error::Config(format!(
+                    "Can't open file {} - {}",
+                    so_far.display(),
+                    e.desc()
+                ))
+            })?;
+        let stat = fstat(fd.as_raw_fd()).map_err(|e| {
+            Error::Config(format!(
+                "Can't stat file {} - {}",
+                so_far.display(),
+                e.desc()
+            ))
+        })?;
+        chain.push((so_far.clone(), fd, stat));
+    }
+    Ok(chain)
+}
+
+fn check_config_object(path: &Path, stat: &FileStat) -> Result<()> {
+    if stat.st_uid != 0 {
+        return Err(Error::Config(format!(
+            "File {} must be owned by root, but is owned by {}",
+            path.display(),
+            stat.st_uid
+        )));
+    }
+    if stat.st_mode & 0o022 != 0 {
+        return Err(Error::Config(format!(
+            "File {} must not be world or group writable, but is {:03o}",
+            path.display(),
+            stat.st_mode & 0o7777
+        )));
+    }
+    Ok(())
+}
+
+fn lookup_nm_group(config: &Config) -> Result<(String, Gid)> {
+    let name = config
+        .nm_group()
+        .ok_or_else(|| Error::Config(format!("Can't get configured value for {NM_GROUP_KEY}.")))?;
+    match Group::from_name(name) {
+        Ok(Some(group)) => Ok((name.to_string(), group.gid)),
+        Ok(None) => Err(Error::Config(format!(
+            "Can't get group information for {name} - unknown."
+        ))),
+        Err(e) => Err(Error::Config(format!(
+            "Can't get group information for {name} - {}.",
+            e.desc()
+        ))),
+    }
+}
+
+/// The binary we are running (the kernel's `/proc/self/exe`, opened, so a renamed or replaced
+/// path cannot fool us) must be owned by root, group-owned by the NM group, setuid and setgid,
+/// not writable by group or others and not executable by others. Hadoop checks only owner,
+/// group, setuid and others' write/execute; the rest is our stricter rule (SECURITY.md).
+pub fn check_binary(nm_gid: Gid) -> Result<()> {
+    let fail = |why: String| {
+        out::log(&why);
+        Error::BinaryPermissions("Invalid permissions on container-executor binary.".into())
+    };
+    let fd = nix::fcntl::open(
+        "/proc/self/exe",
+        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map(owned)
+    .map_err(|e| fail(format!("Could not open the executable : {}!.", e.desc())))?;
+    let stat = fstat(fd.as_fd().as_raw_fd())
+        .map_err(|e| fail(format!("Could not stat the executable : {}!.", e.desc())))?;
+    if let Some(why) = binary_mode_problem(stat.st_uid, stat.st_gid, stat.st_mode, nm_gid.as_raw())
+    {
+        return Err(fail(why));
+    }
+    Ok(())
+}
+
+/// The first problem with the binary's owner, group and mode, in Hadoop's order, with its words.
+pub fn binary_mode_problem(uid: u32, gid: u32, mode: u32, nm_gid: u32) -> Option<String> {
+    if uid != 0 {
+        return Some("The container-executor binary should be user-owned by root.".into());
+    }
+    if gid != nm_gid {
+        return Some(format!(
+            "The configured nodemanager group {nm_gid} is different from the group of the executable {gid}"
+        ));
+    }
+    if mode & 0o003 != 0 {
+        return Some(
+            "The container-executor binary should not have write or execute for others.".into(),
+        );
+    }
+    if mode & 0o020 != 0 {
+        return Some("The container-executor binary should not be group-writable.".into());
+    }
+    if mode & 0o4000 == 0 {
+        return Some("The container-executor binary should be set setuid.".into());
+    }
+    if mode & 0o2000 == 0 {
+        return Some("The container-executor binary should be set setgid.".into());
+    }
+    None
+}
+
+/// A correct binary on a `nosuid` mount, or run under `no_new_privs` or a tracer, starts without
+/// root. Hadoop would go on and fail later in odd ways; we say why and stop.
+fn check_running_as_root(caller: &Caller) -> Result<()> {
+    if identity::is_fully_root() {
+        return Ok(());
+    }
+    let why = if caller.uid.is_root() {
+        "could not take root's ids".to_string()
+    } else if identity::no_new_privs() {
+        "no_new_privs is set on the calling process, so the setuid bit was ignored".to_string()
+    } else {
+        "the setuid bit was not honoured (nosuid mount, or the process is traced)".to_string()
+    };
+    out::log(&format!(
+        "container-executor is not running with root privileges: {why}."
+    ));
+    Err(Error::BinaryPermissions(
+        "Invalid permissions on container-executor binary.".into(),
+    ))
+}
+
+/// Beyond Hadoop: only root or a member of the NodeManager group may use the binary. The file
+/// mode already keeps others out; this holds even if the mode is later loosened. Exit 22, like
+/// every other "you may not execute this" failure, which the NodeManager reports as a
+/// configuration error.
+pub fn check_caller(caller: &Caller, nm_group: &str, nm_gid: Gid) -> Result<()> {
+    if caller.uid.is_root() || caller.gid == nm_gid || caller.groups.contains(&nm_gid) {
+        return Ok(());
+    }
+    Err(Error::CallerNotAllowed(format!(
+        "Caller uid {} is neither root nor a member of the NodeManager group {nm_group}; refusing to run.",
+        caller.uid
+    )))
+}
+
+/// nix 0.29 returns raw descriptors from open/openat; own them at once so they are closed.
+fn owned(fd: std::os::fd::RawFd) -> OwnedFd {
+    crate::sys::own_fd(fd)
+}
+
+fn errno_text(e: &std::io::Error) -> String {
+    e.raw_os_error()
+        .map(|n| nix::errno::Errno::from_raw(n).desc().to_string())
+        .unwrap_or_else(|| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_mode_rules() {
+        let g = 1234;
+        assert_eq!(binary_mode_problem(0, g, 0o106050, g), None);
+        assert!(binary_mode_problem(1, g, 0o106050, g)
+            .unwrap()
+            .contains("user-owned by root"));
+        assert!(binary_mode_problem(0, 99, 0o106050, g)
+            .unwrap()
+            .contains("different from the group"));
+        assert!(binary_mode_problem(0, g, 0o106051, g)
+            .unwrap()
+            .contains("write or execute for others"));
+        assert!(binary_mode_problem(0, g, 0o106052, g)
+            .unwrap()
+            .contains("write or execute for others"));
+        assert!(binary_mode_problem(0, g, 0o106070, g)
+            .unwrap()
+            .contains("group-writable"));
+        assert!(binary_mode_problem(0, g, 0o102050, g)
+            .unwrap()
+            .contains("setuid"));
+        assert!(binary_mode_problem(0, g, 0o104050, g)
+            .unwrap()
+            .contains("setgid"));
+        // 6054 (others may read) is allowed, as in Hadoop.
+        assert_eq!(binary_mode_problem(0, g, 0o106054, g), None);
+    }
+
+    #[test]
+    fn caller_rule() {
+        let c = |uid, gid, groups: Vec<u32>| Caller {
+            uid: Uid::from_raw(uid),
+            gid: Gid::from_raw(gid),
+            groups: groups.into_iter().map(Gid::from_raw).collect(),
+        };
+        let nm = Gid::from_raw(500);
+        assert!(check_caller(&c(0, 0, vec![]), "hadoop", nm).is_ok());
+        assert!(check_caller(&c(1001, 500, vec![]), "hadoop", nm).is_ok());
+        assert!(check_caller(&c(1001, 100, vec![7, 500]), "hadoop", nm).is_ok());
+        let err = check_caller(&c(1001, 100, vec![7]), "hadoop", nm).unwrap_err();
+        assert_eq!(err.code().number(), 22);
+        assert!(err.exits_at_once());
+    }
+
+    #[test]
+    fn config_candidate_uses_compiled_dir() {
+        assert!(config_candidate().ends_with("/container-executor.cfg"));
+        assert!(config_candidate().starts_with(CONF_DIR));
+    }
+}

@@ -1,0 +1,86 @@
+//! The only `unsafe` in the crate: thin wrappers for the few calls `nix` does not make safe.
+//! Each wrapper states why the call is sound. Everything else uses `nix`'s safe API.
+
+use nix::errno::Errno;
+use nix::sys::signal::{SigHandler, Signal};
+
+/// Mark every inherited descriptor above 2 close-on-exec, so nothing the NodeManager (or an
+/// attacker) left open can reach a container, a localizer or any other program we exec.
+pub fn cloexec_inherited_fds() -> Result<(), Errno> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range only changes descriptor flags in this process; it takes plain integers
+    // and touches no memory of ours.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    // Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC: walk /proc/self/fd instead.
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map_err(|_| Errno::last())?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in fds {
+        // The descriptor of the read_dir above is already closed; EBADF for it is harmless.
+        let _ = nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
+    }
+    Ok(())
+}
+
+/// Set one signal's disposition.
+pub fn set_signal_disposition(signal: Signal, handler: SigHandler) -> Result<(), Errno> {
+    // SAFETY: we only install SIG_DFL or SIG_IGN, never a Rust function, so no handler can run
+    // in signal context and touch our state.
+    match handler {
+        SigHandler::SigDfl | SigHandler::SigIgn => {
+            unsafe { nix::sys::signal::signal(signal, handler) }.map(|_| ())
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// fork(2). The child must only do async-signal-safe work or exec; our callers are single-threaded.
+pub enum Forked {
+    Parent(nix::unistd::Pid),
+    Child,
+}
+
+pub fn fork() -> Result<Forked, Errno> {
+    // SAFETY: container-executor is single-threaded (no thread is ever spawned in the binary), so
+    // the child inherits a consistent heap and no lock held by another thread.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Parent { child } => Ok(Forked::Parent(child)),
+        nix::unistd::ForkResult::Child => Ok(Forked::Child),
+    }
+}
+
+/// Take ownership of a descriptor that `nix` 0.29 returned as a raw integer from a successful
+/// `open`/`openat`, so that it is closed when dropped.
+pub fn own_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: callers pass only a descriptor just returned by a successful open/openat, which
+    // nothing else owns or will close.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+}
+
+/// kill(2) with a raw signal number: the NodeManager may send any number (0 for the liveness
+/// probe), and `nix`'s `Signal` enum cannot carry real-time signals.
+pub fn kill_raw(pid: i32, signal: i32) -> Result<(), Errno> {
+    // SAFETY: kill takes two integers and touches no memory; the kernel checks permission.
+    let rc = unsafe { libc::kill(pid, signal) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last())
+    }
+}

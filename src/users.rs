@@ -1,0 +1,234 @@
+//! The run-as-user policy (`checks.md` §4): who the NodeManager may ask us to become.
+//!
+//! A [`ValidatedUser`] can only be made by [`check_run_as_user`], so a command cannot be handed
+//! a user that skipped the policy.
+
+use std::ffi::{CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+
+use nix::unistd::{Gid, Uid, User};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// A user that passed the policy: never root, known to the system, not banned, and at or above
+/// `min.user.id` unless allowed as a system user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedUser {
+    name: String,
+    uid: Uid,
+    gid: Gid,
+}
+
+impl ValidatedUser {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn uid(&self) -> Uid {
+        self.uid
+    }
+    /// The user's primary group, from the passwd entry.
+    pub fn gid(&self) -> Gid {
+        self.gid
+    }
+    pub fn c_name(&self) -> CString {
+        // The name came from a passwd lookup by a C string, so it holds no NUL.
+        CString::new(self.name.as_bytes()).unwrap_or_default()
+    }
+}
+
+/// A user as the passwd database knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswdEntry {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Look a user up by name (NSS, so LDAP/sssd users work).
+pub fn lookup_user(name: &str) -> std::result::Result<Option<PasswdEntry>, String> {
+    if name.is_empty() || name.contains('\0') {
+        return Ok(None);
+    }
+    match User::from_name(name) {
+        Ok(Some(u)) => Ok(Some(PasswdEntry {
+            name: u.name,
+            uid: u.uid.as_raw(),
+            gid: u.gid.as_raw(),
+        })),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.desc().to_string()),
+    }
+}
+
+/// Apply the policy to `argv[1]` of a run-as-user command, in Hadoop's order and with its words.
+pub fn check_run_as_user(name: &OsStr, config: &Config) -> Result<ValidatedUser> {
+    check_with(name, config, lookup_user)
+}
+
+/// The policy with the passwd lookup passed in, so it can be tested without real users.
+pub fn check_with(
+    name: &OsStr,
+    config: &Config,
+    lookup: impl Fn(&str) -> std::result::Result<Option<PasswdEntry>, String>,
+) -> Result<ValidatedUser> {
+    // Names are echoed escaped: one message must stay one line on the NodeManager's streams.
+    let shown = crate::out::escape_controls(&String::from_utf8_lossy(name.as_bytes())).into_owned();
+    if name.as_bytes() == b"root" {
+        return Err(Error::UserRejected("Running as root is not allowed".into()));
+    }
+    let min_uid = config.min_user_id().map_err(|raw| {
+        Error::UserRejected(format!(
+            "Illegal value of {raw} for min.user.id in configuration"
+        ))
+    })?;
+    let not_found = || Error::UserRejected(format!("User {shown} not found"));
+    let Some(name) = name.to_str() else {
+        return Err(not_found());
+    };
+    let entry = match lookup(name) {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return Err(not_found()),
+        Err(why) => {
+            return Err(Error::UserRejected(format!(
+                "Can't get user information {shown} - {why}\nUser {shown} not found"
+            )))
+        }
+    };
+    // Beyond Hadoop: uid 0 under any name is root (Hadoop lets a whitelisted uid-0 alias through).
+    if entry.uid == 0 {
+        return Err(Error::UserRejected("Running as root is not allowed".into()));
+    }
+    // Hadoop compares unsigned, so a negative min.user.id refuses every non-whitelisted user.
+    if entry.uid < min_uid as u32 && !config.allowed_system_users().iter().any(|a| a == name) {
+        return Err(Error::UserRejected(format!(
+            "Requested user {shown} is not whitelisted and has id {},which is below the minimum allowed {min_uid}",
+            entry.uid
+        )));
+    }
+    if config.banned_users().iter().any(|b| b == name) {
+        return Err(Error::UserRejected(format!(
+            "Requested user {shown} is banned"
+        )));
+    }
+    Ok(ValidatedUser {
+        name: entry.name,
+        uid: Uid::from_raw(entry.uid),
+        gid: Gid::from_raw(entry.gid),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn config(text: &str) -> Config {
+        Config::parse(text.as_bytes(), "test.cfg").unwrap()
+    }
+
+    fn fake(name: &str) -> std::result::Result<Option<PasswdEntry>, String> {
+        let entry = |uid, gid| {
+            Some(PasswdEntry {
+                name: name.to_string(),
+                uid,
+                gid,
+            })
+        };
+        Ok(match name {
+            "alice" => entry(1001, 1001),
+            "yarn" => entry(1500, 1500),
+            "daemon" => entry(1, 1),
+            "toor" => entry(0, 0),
+            "broken" => return Err("Input/output error".into()),
+            _ => None,
+        })
+    }
+
+    fn check(name: &str, cfg: &str) -> Result<ValidatedUser> {
+        check_with(&OsString::from(name), &config(cfg), fake)
+    }
+
+    fn rejected(name: &str, cfg: &str) -> String {
+        match check(name, cfg) {
+            Err(Error::UserRejected(msg)) => msg,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    const BASE: &str = "yarn.nodemanager.linux-container-executor.group=hadoop\n";
+
+    #[test]
+    fn ordinary_user_passes() {
+        let user = check("alice", BASE).unwrap();
+        assert_eq!(
+            (user.name(), user.uid().as_raw(), user.gid().as_raw()),
+            ("alice", 1001, 1001)
+        );
+    }
+
+    #[test]
+    fn root_is_refused_by_name_first() {
+        let cfg = format!("{BASE}min.user.id=abc\n");
+        assert_eq!(rejected("root", &cfg), "Running as root is not allowed");
+    }
+
+    #[test]
+    fn uid_zero_alias_is_refused_even_when_whitelisted() {
+        let cfg = format!("{BASE}allowed.system.users=toor\n");
+        assert_eq!(rejected("toor", &cfg), "Running as root is not allowed");
+    }
+
+    #[test]
+    fn illegal_min_user_id_refuses_everyone() {
+        let cfg = format!("{BASE}min.user.id=abc\n");
+        assert_eq!(
+            rejected("alice", &cfg),
+            "Illegal value of abc for min.user.id in configuration"
+        );
+    }
+
+    #[test]
+    fn unknown_and_unreadable_users() {
+        assert_eq!(rejected("nobody-here", BASE), "User nobody-here not found");
+        assert_eq!(rejected("", BASE), "User  not found");
+        assert!(rejected("broken", BASE)
+            .contains("Can't get user information broken - Input/output error"));
+    }
+
+    #[test]
+    fn low_uid_needs_whitelist() {
+        assert_eq!(
+            rejected("daemon", BASE),
+            "Requested user daemon is not whitelisted and has id 1,which is below the minimum allowed 1000"
+        );
+        let cfg = format!("{BASE}allowed.system.users=allowedUser,daemon\nmin.user.id=500\n");
+        assert!(check("daemon", &cfg).is_ok());
+    }
+
+    #[test]
+    fn negative_min_user_id_refuses_all_but_whitelisted() {
+        let cfg = format!("{BASE}min.user.id=-1\n");
+        assert!(rejected("alice", &cfg).contains("below the minimum allowed -1"));
+    }
+
+    #[test]
+    fn default_banned_list_and_configured_list() {
+        assert_eq!(rejected("yarn", BASE), "Requested user yarn is banned");
+        let cfg = format!("{BASE}banned.users=alice\n");
+        assert_eq!(rejected("alice", &cfg), "Requested user alice is banned");
+        // A configured list replaces the default one.
+        assert!(check("yarn", &cfg).is_ok());
+    }
+
+    #[test]
+    fn banned_wins_over_whitelist() {
+        let cfg = format!("{BASE}allowed.system.users=daemon\nbanned.users=daemon\n");
+        assert_eq!(rejected("daemon", &cfg), "Requested user daemon is banned");
+    }
+
+    #[test]
+    fn rejection_is_status_255() {
+        assert_eq!(check("root", BASE).unwrap_err().code().number(), -1);
+    }
+}
