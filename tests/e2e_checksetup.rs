@@ -601,3 +601,44 @@ fn nm_user_is_the_caller_of_every_check() {
         .assert_code(24)
         .assert_stderr_has(&sb.config_path().display().to_string());
 }
+
+#[test]
+fn harness_nm_directories_have_the_nodemanager_layout() {
+    // Sanity of the harness for later tests: the NM's local and log roots as a NodeManager
+    // creates them, while the install itself stays valid.
+    let Some(sb) = Sandbox::new("harness_nm_dirs") else {
+        return;
+    };
+    let users = sb.users();
+    let nm = (users.nm.uid, users.nm_gid);
+    let locals = sb.nm_local_dirs(2);
+    let logs = sb.nm_log_dirs(1);
+    assert_eq!(
+        locals,
+        sb.nm_local_dirs(2),
+        "nm_local_dirs must be idempotent"
+    );
+    assert_eq!(locals.len(), 2);
+    for d in &locals {
+        assert_eq!(
+            (sb.owner_of(d), sb.mode_of(d)),
+            (nm, 0o755),
+            "{}",
+            d.display()
+        );
+        let uc = d.join("usercache");
+        assert_eq!((sb.owner_of(&uc), sb.mode_of(&uc)), (nm, 0o755));
+        let private = d.join("nmPrivate");
+        assert_eq!((sb.owner_of(&private), sb.mode_of(&private)), (nm, 0o700));
+    }
+    assert_eq!((sb.owner_of(&logs[0]), sb.mode_of(&logs[0])), (nm, 0o755));
+    assert_eq!(
+        (sb.owner_of(&sb.prefix()), sb.mode_of(&sb.prefix())),
+        ((0, 0), 0o755)
+    );
+    assert_eq!(
+        Sandbox::join_dirs(&locals),
+        format!("{}%{}", locals[0].display(), locals[1].display())
+    );
+    checksetup_as_nm(&sb).assert_silent_success();
+}
