@@ -567,6 +567,7 @@ impl Sandbox {
 
         let root = Path::new(SANDBOX_ROOT);
         ensure_root_dir(root);
+        sweep_stale_sandboxes_once(root);
         let safe: String = name
             .chars()
             .map(|c| {
@@ -870,6 +871,26 @@ fn ensure_root_dir(root: &Path) {
         );
         p = dir.parent();
     }
+}
+
+/// Remove prefixes left behind by test processes that died without dropping their sandbox
+/// (named `<name>-<pid>-<n>`; removed when no process `<pid>` exists). Once per process.
+fn sweep_stale_sandboxes_once(root: &Path) {
+    static SWEPT: OnceLock<()> = OnceLock::new();
+    SWEPT.get_or_init(|| {
+        let Ok(entries) = fs::read_dir(root) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let pid = name.rsplit('-').nth(1).and_then(|p| p.parse::<u32>().ok());
+            if let Some(pid) = pid {
+                if !Path::new(&format!("/proc/{pid}")).exists() {
+                    let _ = fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+    });
 }
 
 fn shell_words(args: &[&str]) -> String {
