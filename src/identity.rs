@@ -92,9 +92,15 @@ pub fn as_nm<T>(nm: NmIdentity, work: impl FnOnce() -> T) -> Result<T> {
     with_effective(nm.uid, nm.gid, &[], work)
 }
 
-/// Run `work` as root with egid 0 (the cgroup writes, the chown of fresh user dirs).
+/// Run `work` as root with egid 0 (Hadoop writes cgroup task files this way).
 pub fn as_root<T>(work: impl FnOnce() -> T) -> Result<T> {
     with_effective(Uid::from_raw(0), Gid::from_raw(0), &[], work)
+}
+
+/// Run `work` as root with egid = the NM group (Hadoop's `create_directory_for_user`, so that
+/// fresh user and log directories are born in the NM group).
+pub fn as_root_in_nm_group<T>(nm: NmIdentity, work: impl FnOnce() -> T) -> Result<T> {
+    with_effective(Uid::from_raw(0), nm.gid, &[], work)
 }
 
 /// The user's supplementary groups as the group database lists them (initgroups' answer).

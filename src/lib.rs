@@ -8,9 +8,11 @@
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod fs;
 pub mod help;
 pub mod identity;
 pub mod ids;
+pub mod layout;
 pub mod ops;
 pub mod out;
 pub mod process;

@@ -49,3 +49,89 @@ pub fn reset_signals_for_exec() {
     }
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }
+
+/// Variables glibc removes from a setuid program's environment (its `UNSECURE_ENVVARS`), plus
+/// others that change how a shell or the dynamic loader behaves. Hadoop relies on glibc's
+/// stripping (checks.md §5); we strip them ourselves too, so a root caller (no AT_SECURE) gets
+/// the same result.
+const DANGEROUS_ENV: &[&str] = &[
+    "GCONV_PATH",
+    "GETCONF_DIR",
+    "GLIBC_TUNABLES",
+    "HOSTALIASES",
+    "LD_AUDIT",
+    "LD_DEBUG",
+    "LD_DEBUG_OUTPUT",
+    "LD_DYNAMIC_WEAK",
+    "LD_HWCAP_MASK",
+    "LD_LIBRARY_PATH",
+    "LD_ORIGIN_PATH",
+    "LD_PRELOAD",
+    "LD_PROFILE",
+    "LD_SHOW_AUXV",
+    "LD_USE_LOAD_BIAS",
+    "LD_BIND_NOW",
+    "LD_BIND_NOT",
+    "LD_PROFILE_OUTPUT",
+    "LD_ASSUME_KERNEL",
+    "LOCALDOMAIN",
+    "LOCPATH",
+    "MALLOC_TRACE",
+    "NIS_PATH",
+    "NLSPATH",
+    "RESOLV_HOST_CONF",
+    "RES_OPTIONS",
+    "TMPDIR",
+    "TZDIR",
+    "MALLOC_CHECK_",
+    "MALLOC_ARENA_MAX",
+    "MALLOC_ARENA_TEST",
+    "MALLOC_PERTURB_",
+    "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_TOP_PAD_",
+    "MALLOC_TRIM_THRESHOLD_",
+    "MALLOC_MMAP_MAX_",
+    "BASH_ENV",
+    "ENV",
+    "IFS",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+];
+
+/// The environment handed to a program we exec as the application user: what the NodeManager
+/// gave us (empty for launch, its own for the localizer) minus [`DANGEROUS_ENV`] and bash's
+/// exported functions (`BASH_FUNC_*`, values starting with `() {`).
+pub fn child_environment() -> Vec<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::env::vars_os()
+        .filter(|(k, v)| {
+            let key = k.as_bytes();
+            let dangerous = DANGEROUS_ENV.iter().any(|d| d.as_bytes() == key)
+                || key.starts_with(b"BASH_FUNC_")
+                || v.as_bytes().starts_with(b"() {");
+            !dangerous && !key.is_empty() && !key.contains(&b'=')
+        })
+        .filter_map(|(k, v)| {
+            let mut pair = k.as_bytes().to_vec();
+            pair.push(b'=');
+            pair.extend_from_slice(v.as_bytes());
+            std::ffi::CString::new(pair).ok()
+        })
+        .collect()
+}
+
+/// Last steps before exec'ing user code: signals to default, every descriptor above 2
+/// close-on-exec, and the umask the program should see.
+pub fn prepare_exec(umask_bits: u32) {
+    reset_signals_for_exec();
+    let _ = sys::cloexec_inherited_fds();
+    umask(Mode::from_bits_truncate(umask_bits));
+}
+
+/// Point fd 0 at /dev/null (where Hadoop closes stdin before exec'ing the localizer).
+pub fn replace_stdin_with_dev_null() -> nix::Result<()> {
+    use std::os::fd::AsRawFd;
+    let null = std::fs::File::open("/dev/null").map_err(|_| nix::errno::Errno::last())?;
+    nix::unistd::dup2(null.as_raw_fd(), 0).map(|_| ())
+}

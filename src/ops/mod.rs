@@ -1,13 +1,27 @@
 //! The commands, one file each. `execute` runs a parsed request with the identities Hadoop uses
 //! for it and returns the exit status the NodeManager should see.
 
+mod delete;
+mod dirs;
+mod initialize;
+mod launch;
+mod list;
 mod signal;
+mod sysfs;
 
 use crate::cli::{Request, RunAs, RunAsCommand};
 use crate::error::{Error, Result};
-use crate::identity;
+use crate::identity::{self, NmIdentity};
 use crate::setup::Setup;
-use crate::users;
+use crate::users::{self, ValidatedUser};
+
+/// What every run-as-user command works with: the vetted setup, the NodeManager's identity and
+/// the user that passed the policy.
+pub struct Ctx<'a> {
+    pub setup: &'a Setup,
+    pub nm: NmIdentity,
+    pub user: ValidatedUser,
+}
 
 pub fn execute(setup: &Setup, request: Request) -> Result<i32> {
     match request {
@@ -26,13 +40,24 @@ pub fn execute(setup: &Setup, request: Request) -> Result<i32> {
 fn run_as_user(setup: &Setup, run_as: RunAs) -> Result<i32> {
     let user = users::check_run_as_user(&run_as.user, &setup.config)?;
     identity::assume_user(&user)?;
+    let ctx = Ctx {
+        setup,
+        nm: NmIdentity {
+            uid: setup.nm_uid,
+            gid: setup.nm_gid,
+        },
+        user,
+    };
+    let yarn_user = &run_as.yarn_user;
     match run_as.command {
-        RunAsCommand::Signal { pid, signal } => signal::signal_container(&user, pid, signal),
-        RunAsCommand::Initialize(_) => Err(not_yet("initialize container")),
-        RunAsCommand::Launch(_) => Err(not_yet("launch container")),
-        RunAsCommand::Delete { .. } => Err(not_yet("delete as user")),
-        RunAsCommand::List { .. } => Err(not_yet("list as user")),
-        RunAsCommand::SyncSysfs { .. } => Err(not_yet("sync yarn sysfs")),
+        RunAsCommand::Initialize(init) => initialize::initialize_app(&ctx, yarn_user, init),
+        RunAsCommand::Launch(launch) => launch::launch_container(&ctx, yarn_user, launch),
+        RunAsCommand::Signal { pid, signal } => signal::signal_container(&ctx.user, pid, signal),
+        RunAsCommand::Delete { path, base_dirs } => delete::delete_as_user(&ctx, path, base_dirs),
+        RunAsCommand::List { path } => list::list_as_user(&ctx, path),
+        RunAsCommand::SyncSysfs { app_id, local_dirs } => {
+            sysfs::sync_yarn_sysfs(&ctx, yarn_user, &app_id, &local_dirs)
+        }
     }
 }
 

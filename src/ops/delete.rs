@@ -1,0 +1,217 @@
+//! Command 3: delete as the user (`filesystem.md` §7).
+//!
+//! Confinement (beyond Hadoop, which deletes any path the user may delete, following symlinks
+//! in the path): every target is absolute, is reached from `/` one component at a time without
+//! following any symlink, and must lie below a directory owned by the NodeManager (its local
+//! and log roots are). The walk and the deletion run as the user; only the final `rmdir` of a
+//! base directory, when no sub-path is given, runs as the NodeManager, as in Hadoop.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Result};
+use crate::fs::DirFd;
+use crate::identity;
+use crate::out;
+
+use super::Ctx;
+
+pub fn delete_as_user(ctx: &Ctx, path: Option<OsString>, base_dirs: Vec<OsString>) -> Result<i32> {
+    let _ = nix::sys::prctl::set_no_new_privs();
+    if base_dirs.is_empty() {
+        // Hadoop reads the environment as base dirs when argv[4] is missing; we never do.
+        let Some(path) = path else {
+            return Err(Error::PathToDeleteIsNull);
+        };
+        if path.is_empty() {
+            return Ok(0);
+        }
+        return delete_path(ctx, Path::new(&path), false).map(|()| 0);
+    }
+    let sub = path.unwrap_or_default();
+    let mut result = Ok(0);
+    for base in &base_dirs {
+        let base = Path::new(base);
+        let target = match Target::resolve(ctx, base) {
+            Ok(Some(t)) => t,
+            Ok(None) => continue, // a missing base dir is skipped
+            Err(e) => {
+                out::log(&format!("Could not stat {} - {e}", base.display()));
+                return Err(Error::Failed(format!("Could not stat {}", base.display())));
+            }
+        };
+        let outcome = if !target.is_dir {
+            if !sub.is_empty() {
+                out::log(&format!(
+                    "baseDir \"{}\" is a file and cannot contain subdir \"{}\".",
+                    base.display(),
+                    sub.to_string_lossy()
+                ));
+                return Err(Error::Failed(format!("{} is a file", base.display())));
+            }
+            delete_target(ctx, &target, false)
+        } else if sub.is_empty() {
+            delete_target(ctx, &target, true)
+        } else {
+            delete_path(ctx, &base.join(&sub), false)
+        };
+        if let Err(e) = outcome {
+            result = Err(e);
+        }
+    }
+    result
+}
+
+/// A path's final entry, reached without symlinks: its parent directory (opened) and name.
+struct Target {
+    shown: PathBuf,
+    parent: DirFd,
+    name: OsString,
+    is_dir: bool,
+}
+
+impl Target {
+    /// Walk `path` from `/` as the user, never following a symlink, noting whether a directory
+    /// owned by the NodeManager was passed. `Ok(None)` when the final entry does not exist.
+    fn resolve(ctx: &Ctx, path: &Path) -> io::Result<Option<Target>> {
+        let invalid = |why: &str| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{why}: {}", path.display()),
+            )
+        };
+        if !path.is_absolute() {
+            return Err(invalid("refusing a relative path"));
+        }
+        let mut names: Vec<&OsStr> = Vec::new();
+        for c in path.components() {
+            match c {
+                Component::RootDir | Component::CurDir => {}
+                Component::Normal(n) => names.push(n),
+                Component::ParentDir | Component::Prefix(_) => {
+                    return Err(invalid("refusing '..' in"))
+                }
+            }
+        }
+        let Some((last, parents)) = names.split_last() else {
+            return Err(invalid("refusing to delete"));
+        };
+        let mut dir = DirFd::open_root(Path::new("/"))?;
+        let mut under_nm = dir.stat()?.uid == ctx.nm.uid.as_raw();
+        for name in parents {
+            dir = match dir.open_dir(name) {
+                Ok(d) => d,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            under_nm |= dir.stat()?.uid == ctx.nm.uid.as_raw();
+        }
+        if !under_nm {
+            return Err(invalid(
+                "refusing a path outside the NodeManager's directories",
+            ));
+        }
+        let st = match dir.stat_at(last) {
+            Ok(st) => st,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(Target {
+            shown: path.to_path_buf(),
+            parent: dir,
+            name: last.to_os_string(),
+            is_dir: st.is_dir(),
+        }))
+    }
+}
+
+/// Hadoop's `delete_path` on an absolute path; a missing path is success.
+fn delete_path(ctx: &Ctx, path: &Path, rmdir_as_nm: bool) -> Result<()> {
+    match Target::resolve(ctx, path) {
+        Ok(Some(target)) => delete_target(ctx, &target, rmdir_as_nm),
+        Ok(None) => Ok(()),
+        Err(e) => {
+            out::log(&format!(
+                "Error while deleting {}: {} ({e})",
+                path.display(),
+                e.raw_os_error().unwrap_or(0)
+            ));
+            Err(Error::Failed(format!(
+                "Could not delete {}",
+                path.display()
+            )))
+        }
+    }
+}
+
+/// Remove the target: a non-directory is unlinked; a directory is emptied as the user and then
+/// removed, as the NodeManager when `rmdir_as_nm` (so a base in an NM-owned parent can go).
+fn delete_target(ctx: &Ctx, target: &Target, rmdir_as_nm: bool) -> Result<()> {
+    let failed = |e: io::Error| {
+        out::log(&format!(
+            "Error while deleting {}: {} ({e})",
+            target.shown.display(),
+            e.raw_os_error().unwrap_or(0)
+        ));
+        Error::Failed(format!("Could not delete {}", target.shown.display()))
+    };
+    if !target.is_dir {
+        return target.parent.unlink(&target.name).map_err(failed);
+    }
+    match open_for_delete(&target.parent, &target.name) {
+        Ok(Some(dir)) => dir.remove_contents().map_err(failed)?,
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(failed(e)),
+    }
+    let removed = if rmdir_as_nm {
+        identity::as_nm(ctx.nm, || target.parent.rmdir(&target.name))?
+    } else {
+        target.parent.rmdir(&target.name)
+    };
+    removed.map_err(|e| {
+        out::log(&format!("rmdir of {} failed - {e}", target.shown.display()));
+        Error::Failed(format!("Could not delete {}", target.shown.display()))
+    })
+}
+
+/// Open the top directory to empty it, as Hadoop's helper does: on EACCES make it 0700 and
+/// retry; make sure the owner can read, write and search it. `None` if it vanished.
+fn open_for_delete(parent: &DirFd, name: &OsStr) -> io::Result<Option<DirFd>> {
+    let dir = match parent.open_dir(name) {
+        Ok(dir) => dir,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::EACCES) => {
+            chmod_entry(parent, name)?;
+            match parent.open_dir(name) {
+                Ok(dir) => dir,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    if dir.stat()?.mode & 0o700 != 0o700 {
+        dir.chmod(0o700)?;
+    }
+    Ok(Some(dir))
+}
+
+/// chmod 0700 an entry we cannot open (so it cannot be opened first). The entry was just seen
+/// as a directory without following links; as the user, this only works on the user's own files.
+fn chmod_entry(parent: &DirFd, name: &OsStr) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    if name.as_bytes().contains(&b'/') {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    nix::sys::stat::fchmodat(
+        Some(parent.raw_fd().as_raw_fd()),
+        name,
+        nix::sys::stat::Mode::from_bits_truncate(0o700),
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .map_err(|e: Errno| io::Error::from_raw_os_error(e as i32))
+}

@@ -1,0 +1,151 @@
+//! Directory steps shared by initialize and launch (`filesystem.md` §3–4), each done through
+//! directory descriptors: nothing here builds a path string that is then opened.
+
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::fs::DirFd;
+use crate::identity;
+use crate::layout::{self, open_nm_root, NmRoot};
+use crate::out;
+
+use super::Ctx;
+
+/// Validated names of one request's directories.
+pub struct Names<'a> {
+    pub yarn_user: &'a str,
+    pub app_id: &'a str,
+}
+
+/// Step "user dirs" (Hadoop's `initialize_user`): `<L>/usercache/<Y>` on every local dir, owned
+/// by the user, group the NM group, mode 02750, made as root through fds. An L not owned by the
+/// NM stops the step; a failure on one L is remembered while the others are still done.
+pub fn create_user_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Result<()> {
+    let mut failed = false;
+    for local in local_dirs {
+        let root = open_nm_root(local, ctx.nm.uid).map_err(|why| {
+            out::log(&why);
+            out::log(&format!(
+                "Couldn't get userdir directory for {}.",
+                names.yarn_user
+            ));
+            Error::UserDirs("Could not create user dir".into())
+        })?;
+        let shown = layout::shown(&root.path, &[layout::USERCACHE, names.yarn_user]);
+        let made = identity::as_root_in_nm_group(ctx.nm, || {
+            let usercache = root
+                .dir
+                .open_dir(OsStr::new(layout::USERCACHE))
+                .map_err(|e| format!("Can't open {} - {e}", shown.display()))?;
+            layout::create_directory_for_user(
+                &usercache,
+                OsStr::new(names.yarn_user),
+                &shown,
+                ctx.user.uid(),
+                ctx.nm.gid,
+            )
+        })?;
+        if let Err(why) = made {
+            out::log(&why);
+            failed = true;
+        }
+    }
+    if failed {
+        return Err(Error::UserDirs("Could not create user dir".into()));
+    }
+    Ok(())
+}
+
+/// Step "app log dirs" (Hadoop's `create_log_dirs`): `<G>/<app>` 02750 as root on every NM-owned
+/// log dir; a creation failure ends the step at once; at least one must exist afterwards.
+/// Returns the opened app log dirs with their log roots.
+pub fn create_app_log_dirs(
+    ctx: &Ctx,
+    names: &Names,
+    log_dirs: &[OsString],
+) -> Result<Vec<(NmRoot, DirFd)>> {
+    let mut made = Vec::new();
+    for log in log_dirs {
+        let root = match open_nm_root(log, ctx.nm.uid) {
+            Ok(root) => root,
+            Err(why) => {
+                out::log(&why);
+                continue;
+            }
+        };
+        let shown = layout::shown(&root.path, &[names.app_id]);
+        let app_log = identity::as_root_in_nm_group(ctx.nm, || {
+            layout::create_directory_for_user(
+                &root.dir,
+                OsStr::new(names.app_id),
+                &shown,
+                ctx.user.uid(),
+                ctx.nm.gid,
+            )
+        })?
+        .map_err(|why| {
+            out::log(&why);
+            Error::Failed("Could not create log dirs".into())
+        })?;
+        made.push((root, app_log));
+    }
+    if made.is_empty() {
+        out::log("Did not create any app-log directories");
+        return Err(Error::Failed("Could not create log dirs".into()));
+    }
+    Ok(made)
+}
+
+/// Step "app dirs" (Hadoop's `create_app_dirs`), run as the user after the drop:
+/// `mkdirs(<L>/usercache/<Y>/appcache/<app>, 0750)` on every local dir; the first one made is
+/// the primary. Beyond Hadoop, local dirs not owned by the NM are skipped here too.
+pub fn create_app_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Vec<(PathBuf, DirFd)> {
+    let mut made = Vec::new();
+    for local in local_dirs {
+        let root = match open_nm_root(local, ctx.nm.uid) {
+            Ok(root) => root,
+            Err(why) => {
+                out::log(&why);
+                continue;
+            }
+        };
+        let parts = layout::app_dir_components(names.yarn_user, names.app_id);
+        let shown = layout::shown(
+            &root.path,
+            &[
+                layout::USERCACHE,
+                names.yarn_user,
+                layout::APPCACHE,
+                names.app_id,
+            ],
+        );
+        match root.dir.mkdirs(&parts, layout::APP_DIR_MODE) {
+            Ok(dir) => made.push((shown, dir)),
+            Err(e) => out::log(&format!("Can't create directory {} - {e}", shown.display())),
+        }
+    }
+    if made.is_empty() {
+        out::log("Did not create any app directories");
+    }
+    made
+}
+
+/// Open an input the NodeManager prepared (tokens, script, stores), with the NodeManager's own
+/// identity, so the kernel decides what it may read: never root's view of a caller's path.
+pub fn open_as_nm(ctx: &Ctx, path: &std::path::Path) -> Result<Option<std::fs::File>> {
+    identity::as_nm(ctx.nm, || {
+        let (parent, name) = crate::fs::split_parent(path)?;
+        DirFd::open_root(&parent)?.open_file(&name)
+    })
+    .map(|opened| match opened {
+        Ok(file) => Some(file),
+        Err(e) => {
+            out::log(&format!(
+                "Can't open file {} as node manager - {e}",
+                path.display()
+            ));
+            None
+        }
+    })
+}

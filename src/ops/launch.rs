@@ -1,0 +1,417 @@
+//! Command 1: launch a container (`filesystem.md` §4). The parent opens the NodeManager's inputs
+//! with the NodeManager's identity, forks, waits, and records the exit code; the child becomes a
+//! session leader, records its pid, joins its cgroups, builds the container's directories as the
+//! user after a verified permanent drop, and execs the launch script.
+
+use std::ffi::{CString, OsStr};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::Pid;
+
+use crate::cli::Launch;
+use crate::error::{Error, Result};
+use crate::fs::{self, DirFd};
+use crate::identity;
+use crate::layout::{self, open_nm_root, valid_app_id, valid_container_id, valid_yarn_user};
+use crate::out;
+use crate::process;
+use crate::sys::{self, Forked};
+
+use super::dirs::{self, Names};
+use super::Ctx;
+
+/// The umask the container script runs with (Hadoop's `umask(0027)`).
+const CONTAINER_UMASK: u32 = 0o027;
+
+/// The NodeManager's inputs, opened before the fork with its identity.
+struct Inputs {
+    script: File,
+    tokens: File,
+    stores: Option<(File, File)>,
+}
+
+pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<i32> {
+    if launch.tc_command_file.is_some() {
+        return Err(Error::TrafficControl(
+            "traffic control at launch is not implemented yet in this build".into(),
+        ));
+    }
+    // Ids become path components: refuse bad ones before anything changes (Hadoop fails later,
+    // with these codes, after the pid file was written).
+    let Some(yarn_user) = valid_yarn_user(yarn_user) else {
+        return Err(Error::UserDirs(
+            "Unsupported userdir directory path detected.".into(),
+        ));
+    };
+    let Some(app_id) = valid_app_id(&launch.app_id) else {
+        return Err(Error::WorkDirs(
+            "Unsupported app directory path detected.".into(),
+        ));
+    };
+    let Some(container_id) = valid_container_id(&launch.container_id) else {
+        return Err(Error::WorkDirs(
+            "Unsupported container directory path detected.".into(),
+        ));
+    };
+    let names = Names { yarn_user, app_id };
+
+    out::log("Getting exit code file...");
+    let (pid_dir, pid_name) = fs::split_parent(&launch.pid_file).map_err(|_| {
+        Error::PidFile(format!(
+            "Invalid pid file path {}",
+            launch.pid_file.display()
+        ))
+    })?;
+    let mut exit_code_name = pid_name.clone();
+    exit_code_name.push(".exitcode");
+
+    out::log("Creating script paths...");
+    let inputs = open_inputs(ctx, &launch)?;
+
+    match sys::fork().map_err(|e| Error::Failed(format!("fork failed - {}", e.desc())))? {
+        Forked::Parent(child) => {
+            drop(inputs);
+            let status = wait_for(child);
+            write_exit_code(ctx, &pid_dir, &exit_code_name, status)?;
+            Ok(status)
+        }
+        Forked::Child => {
+            let code = match container_child(
+                ctx,
+                &names,
+                container_id,
+                &launch,
+                &pid_dir,
+                &pid_name,
+                inputs,
+            ) {
+                Ok(never) => match never {},
+                Err(e) => {
+                    for line in e.to_string().split('\n').filter(|l| !l.is_empty()) {
+                        out::err(line);
+                    }
+                    e.code().number()
+                }
+            };
+            std::process::exit(code & 0xff)
+        }
+    }
+}
+
+fn open_inputs(ctx: &Ctx, launch: &Launch) -> Result<Inputs> {
+    let open = |path: &Path, what: &str| -> Result<File> {
+        dirs::open_as_nm(ctx, path)?
+            .ok_or_else(|| Error::NmInputUnreadable(format!("Could not open {what}")))
+    };
+    let script = open(&launch.script, "container file")?;
+    let tokens = open(&launch.tokens, "cred file")?;
+    let stores = match &launch.https {
+        Some((keystore, truststore)) => Some((
+            open(keystore, "keystore file")?,
+            open(truststore, "truststore file")?,
+        )),
+        None => None,
+    };
+    Ok(Inputs {
+        script,
+        tokens,
+        stores,
+    })
+}
+
+/// Everything the forked child does; it only returns on failure (with the code to exit with).
+fn container_child(
+    ctx: &Ctx,
+    names: &Names,
+    container_id: &str,
+    launch: &Launch,
+    pid_dir: &Path,
+    pid_name: &OsStr,
+    mut inputs: Inputs,
+) -> Result<std::convert::Infallible> {
+    let pid = nix::unistd::setsid()
+        .map_err(|e| Error::Setsid(format!("setsid failed - {}", e.desc())))?;
+
+    out::log("Writing pid file...");
+    write_pid_file(ctx, pid_dir, pid_name, pid)?;
+
+    out::log("Writing to cgroup task files...");
+    if launch.resources_key.as_bytes() == b"cgroups" {
+        for file in launch
+            .resources_values
+            .iter()
+            .filter(|v| v.as_bytes() != b"none")
+        {
+            write_pid_to_cgroup(Path::new(file), pid)?;
+        }
+    }
+
+    out::log("Creating local dirs...");
+    dirs::create_user_dirs(ctx, names, &launch.local_dirs)?;
+    dirs::create_app_log_dirs(ctx, names, &launch.log_dirs)?;
+    identity::drop_to_user_permanently(&ctx.user)?;
+    if dirs::create_app_dirs(ctx, names, &launch.local_dirs).is_empty() {
+        return Err(Error::WorkDirs("Could not create app dirs".into()));
+    }
+    let container_dirs = create_container_dirs(ctx, names, container_id, launch)?;
+    let work_dir = open_work_dir(&launch.work_dir, &container_dirs)?;
+    create_tmp_dirs(&work_dir)?;
+    copy_inputs(&work_dir, &mut inputs)?;
+    nix::unistd::fchdir(work_dir.raw_fd().as_raw_fd()).map_err(|e| {
+        Error::Failed(format!(
+            "Can't change directory to {} -{}",
+            launch.work_dir.display(),
+            e.desc()
+        ))
+    })?;
+
+    out::log("Launching container...");
+    if ctx
+        .setup
+        .config
+        .get("", NO_NEW_PRIVS_KEY)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        let _ = nix::sys::prctl::set_no_new_privs();
+    }
+    let script = launch.work_dir.join(layout::CONTAINER_SCRIPT);
+    let script_c = CString::new(script.as_os_str().as_bytes())
+        .map_err(|_| Error::ScriptExec("work dir contains a NUL byte".into()))?;
+    let env = process::child_environment();
+    process::prepare_exec(CONTAINER_UMASK);
+    let Err(err) = nix::unistd::execve(&script_c, std::slice::from_ref(&script_c), &env);
+    Err(Error::ScriptExec(format!(
+        "Couldn't execute the container launch file {} - {}",
+        script.display(),
+        err.desc()
+    )))
+}
+
+/// Config key (beyond Hadoop) that sets `no_new_privs` for containers; off by default because
+/// containers may rely on setuid programs.
+pub const NO_NEW_PRIVS_KEY: &str = "launch.no-new-privileges";
+
+/// The pid file, as the NodeManager: `<pidfile>.tmp` (new, 0700) then rename; no newline.
+fn write_pid_file(ctx: &Ctx, dir: &Path, name: &OsStr, pid: Pid) -> Result<()> {
+    let mut tmp = name.to_os_string();
+    tmp.push(".tmp");
+    out::log(&format!("Writing to tmp file {}", dir.join(&tmp).display()));
+    identity::as_nm(ctx.nm, || {
+        DirFd::open_root(dir)?.write_file_atomically(name, pid.to_string().as_bytes())
+    })?
+    .map_err(|e| {
+        Error::PidFile(format!(
+            "Can't write pid file {} - {e}",
+            dir.join(name).display()
+        ))
+    })
+}
+
+/// `<pidfile>.exitcode`, as the NodeManager, after the container ended.
+fn write_exit_code(ctx: &Ctx, dir: &Path, name: &OsStr, status: i32) -> Result<()> {
+    identity::as_nm(ctx.nm, || {
+        DirFd::open_root(dir)?.write_file_atomically(name, status.to_string().as_bytes())
+    })?
+    .map_err(|e| {
+        Error::Failed(format!(
+            "Can't write exit code file {} - {e}",
+            dir.join(name).display()
+        ))
+    })
+}
+
+/// Append the pid to a cgroup `tasks`/`cgroup.procs` file as root, only if the opened file is on
+/// a cgroup (v1 or v2) filesystem; never creates and never follows a final symlink.
+fn write_pid_to_cgroup(path: &Path, pid: Pid) -> Result<()> {
+    let fail = |why: String| Error::Cgroup(why);
+    identity::as_root(|| -> Result<()> {
+        let (dir, name) = fs::split_parent(path)
+            .map_err(|e| fail(format!("Invalid cgroup file {} - {e}", path.display())))?;
+        let dir = DirFd::open_root(&dir)
+            .map_err(|e| fail(format!("Can't open {} - {e}", path.display())))?;
+        let fd = nix::fcntl::openat(
+            Some(dir.raw_fd().as_raw_fd()),
+            name.as_os_str(),
+            OFlag::O_WRONLY
+                | OFlag::O_APPEND
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_CLOEXEC
+                | OFlag::O_NONBLOCK,
+            Mode::empty(),
+        )
+        .map(sys::own_fd)
+        .map_err(|e| {
+            fail(format!(
+                "Can't open file {} as root - {}",
+                path.display(),
+                e.desc()
+            ))
+        })?;
+        let mut file = File::from(fd);
+        if !fs::is_on_cgroup_fs(std::os::fd::AsFd::as_fd(&file)).unwrap_or(false) {
+            out::log(&format!(
+                "Pid file {} is not located on cgroup/cgroup2 filesystem",
+                path.display()
+            ));
+            return Err(fail(format!("{} is not a cgroup file", path.display())));
+        }
+        file.write_all(pid.to_string().as_bytes())
+            .map_err(|e| fail(format!("Can't write pid to {} - {e}", path.display())))
+    })?
+}
+
+/// Container work dirs `<L>/usercache/<Y>/appcache/<app>/<cid>` (0710) on every NM-owned local
+/// dir, and container log dirs `<G>/<app>/<cid>` (0750) on every log dir, as the user.
+fn create_container_dirs(
+    ctx: &Ctx,
+    names: &Names,
+    container_id: &str,
+    launch: &Launch,
+) -> Result<Vec<DirFd>> {
+    let mut work_dirs = Vec::new();
+    for local in &launch.local_dirs {
+        let Ok(root) = open_nm_root(local, ctx.nm.uid) else {
+            continue;
+        };
+        let app = layout::app_dir_components(names.yarn_user, names.app_id);
+        let parts = [app[0], app[1], app[2], app[3], OsStr::new(container_id)];
+        match root.dir.mkdirs(&parts, layout::CONTAINER_DIR_MODE) {
+            Ok(dir) => work_dirs.push(dir),
+            Err(e) => out::log(&format!(
+                "Can't create container dir under {} - {e}",
+                root.path.display()
+            )),
+        }
+    }
+    if work_dirs.is_empty() {
+        return Err(Error::WorkDirs("Could not create container dirs".into()));
+    }
+    let mut logs = 0;
+    for log in &launch.log_dirs {
+        let root = open_nm_root(log, ctx.nm.uid).map_err(|why| {
+            out::log(&why);
+            Error::AppLogDirs("Could not create container dirs".into())
+        })?;
+        match root.dir.mkdirs(
+            &[OsStr::new(names.app_id), OsStr::new(container_id)],
+            layout::APP_DIR_MODE,
+        ) {
+            Ok(_) => logs += 1,
+            Err(e) => out::log(&format!(
+                "Can't create container log dir under {} - {e}",
+                root.path.display()
+            )),
+        }
+    }
+    if logs == 0 {
+        return Err(Error::AppLogDirs("Could not create container dirs".into()));
+    }
+    Ok(work_dirs)
+}
+
+/// The work dir argument must be one of the container dirs just made (same device and inode).
+/// Hadoop uses whatever path it is given, creating missing components as the user.
+fn open_work_dir(path: &Path, container_dirs: &[DirFd]) -> Result<DirFd> {
+    let refuse = |why: String| Error::WorkDirs(format!("Work dir {} {why}", path.display()));
+    let dir = DirFd::open_root(path).map_err(|e| refuse(format!("can't be opened - {e}")))?;
+    let st = dir
+        .stat()
+        .map_err(|e| refuse(format!("can't be examined - {e}")))?;
+    let is_ours = container_dirs
+        .iter()
+        .filter_map(|d| d.stat().ok())
+        .any(|c| c.dev == st.dev && c.ino == st.ino);
+    if !is_ours {
+        return Err(refuse(
+            "is not the container's directory under a local dir".into(),
+        ));
+    }
+    Ok(dir)
+}
+
+/// `tmp` (0710), `private_slash_tmp` and `private_var_slash_tmp` (exactly 0710).
+fn create_tmp_dirs(work_dir: &DirFd) -> Result<()> {
+    let fail =
+        |name: &str, e: std::io::Error| Error::TmpDirs(format!("Could not create {name} - {e}"));
+    work_dir
+        .mkdirs(&[OsStr::new(layout::TMP_DIR)], layout::CONTAINER_DIR_MODE)
+        .map_err(|e| fail(layout::TMP_DIR, e))?;
+    for name in [layout::PRIVATE_TMP_DIR, layout::PRIVATE_VAR_TMP_DIR] {
+        let dir = work_dir
+            .mkdirs(&[OsStr::new(name)], layout::CONTAINER_DIR_MODE)
+            .map_err(|e| fail(name, e))?;
+        dir.chmod(layout::CONTAINER_DIR_MODE)
+            .map_err(|e| fail(name, e))?;
+    }
+    Ok(())
+}
+
+fn copy_inputs(work_dir: &DirFd, inputs: &mut Inputs) -> Result<()> {
+    work_dir
+        .copy_new_file(
+            &mut inputs.script,
+            OsStr::new(layout::CONTAINER_SCRIPT),
+            0o700,
+        )
+        .map_err(|e| {
+            Error::ScriptCopy(format!(
+                "Could not create copy file {} - {e}",
+                layout::CONTAINER_SCRIPT
+            ))
+        })?;
+    work_dir
+        .copy_new_file(
+            &mut inputs.tokens,
+            OsStr::new(layout::CREDENTIALS_FILE),
+            0o600,
+        )
+        .map_err(|e| {
+            Error::CredentialsCopy(format!(
+                "Could not copy file {} - {e}",
+                layout::CREDENTIALS_FILE
+            ))
+        })?;
+    if let Some((keystore, truststore)) = inputs.stores.as_mut() {
+        work_dir
+            .copy_new_file(keystore, OsStr::new(layout::KEYSTORE_FILE), 0o600)
+            .map_err(|e| {
+                Error::KeystoreCopy(format!(
+                    "Could not copy file {} - {e}",
+                    layout::KEYSTORE_FILE
+                ))
+            })?;
+        work_dir
+            .copy_new_file(truststore, OsStr::new(layout::TRUSTSTORE_FILE), 0o600)
+            .map_err(|e| {
+                Error::TruststoreCopy(format!(
+                    "Could not copy file {} - {e}",
+                    layout::TRUSTSTORE_FILE
+                ))
+            })?;
+    }
+    Ok(())
+}
+
+/// Wait for the child (retrying on EINTR): its exit status, or 128 + signal when killed.
+fn wait_for(child: Pid) -> i32 {
+    loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, code)) => return code,
+            Ok(WaitStatus::Signaled(_, signal, _)) => return 128 + signal as i32,
+            Ok(_) => continue,
+            Err(Errno::EINTR) => continue,
+            Err(_) => {
+                out::log(&format!("Unable to determine exit status for pid {child}"));
+                return -1;
+            }
+        }
+    }
+}
