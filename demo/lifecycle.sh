@@ -109,8 +109,8 @@ as_nm "$alice" "$alice" 5 "$wd"
 step "delete as user (command 3): the application's directories and logs"
 as_nm "$alice" "$alice" 3 "$L1/usercache/$alice/appcache/$app"
 as_nm "$alice" "$alice" 3 "$L2/usercache/$alice/appcache/$app"
-as_nm "$alice" "$alice" 3 "$G1/$app"
-ls -la "$L2/usercache/$alice/appcache"
+as_nm "$alice" "$alice" 3 "" "$G1/$app"   # empty sub-path: the final rmdir runs as the NM
+ls -la "$L2/usercache/$alice/appcache" "$G1"
 
 step "a broken install: config group-writable -> 24"
 chmod 0460 "$cfg"; as_nm --checksetup; chmod 0400 "$cfg"
