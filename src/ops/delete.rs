@@ -8,10 +8,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
-
-use nix::errno::Errno;
 
 use crate::error::{Error, Result};
 use crate::fs::DirFd;
@@ -200,18 +197,7 @@ fn open_for_delete(parent: &DirFd, name: &OsStr) -> io::Result<Option<DirFd>> {
     Ok(Some(dir))
 }
 
-/// chmod 0700 an entry we cannot open (so it cannot be opened first). The entry was just seen
-/// as a directory without following links; as the user, this only works on the user's own files.
+/// chmod 0700 an entry we cannot open (so it cannot be opened first), never through a symlink.
 fn chmod_entry(parent: &DirFd, name: &OsStr) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    if name.as_bytes().contains(&b'/') {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    }
-    nix::sys::stat::fchmodat(
-        Some(parent.raw_fd().as_raw_fd()),
-        name,
-        nix::sys::stat::Mode::from_bits_truncate(0o700),
-        nix::sys::stat::FchmodatFlags::FollowSymlink,
-    )
-    .map_err(|e: Errno| io::Error::from_raw_os_error(e as i32))
+    parent.chmod_at_nofollow(name, 0o700)
 }

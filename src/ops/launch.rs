@@ -11,8 +11,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
-use nix::sys::stat::Mode;
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
@@ -237,25 +235,9 @@ fn write_pid_to_cgroup(path: &Path, pid: Pid) -> Result<()> {
             .map_err(|e| fail(format!("Invalid cgroup file {} - {e}", path.display())))?;
         let dir = DirFd::open_root(&dir)
             .map_err(|e| fail(format!("Can't open {} - {e}", path.display())))?;
-        let fd = nix::fcntl::openat(
-            Some(dir.raw_fd().as_raw_fd()),
-            name.as_os_str(),
-            OFlag::O_WRONLY
-                | OFlag::O_APPEND
-                | OFlag::O_NOFOLLOW
-                | OFlag::O_CLOEXEC
-                | OFlag::O_NONBLOCK,
-            Mode::empty(),
-        )
-        .map(sys::own_fd)
-        .map_err(|e| {
-            fail(format!(
-                "Can't open file {} as root - {}",
-                path.display(),
-                e.desc()
-            ))
-        })?;
-        let mut file = File::from(fd);
+        let mut file = dir
+            .open_append(&name)
+            .map_err(|e| fail(format!("Can't open file {} as root - {e}", path.display())))?;
         if !fs::is_on_cgroup_fs(std::os::fd::AsFd::as_fd(&file)).unwrap_or(false) {
             out::log(&format!(
                 "Pid file {} is not located on cgroup/cgroup2 filesystem",
