@@ -212,12 +212,15 @@ impl DirFd {
     /// `O_NOCTTY` so a terminal cannot become ours; anything but a regular file is refused
     /// (EINVAL) after `fstat`; `O_NONBLOCK` is cleared before the file is handed back.
     pub fn open_file(&self, name: &OsStr) -> io::Result<File> {
+        self.open_regular(name, OFlag::O_RDONLY)
+    }
+
+    /// Open an existing regular file beneath self with `access` plus `O_NOFOLLOW|O_CLOEXEC|
+    /// O_NONBLOCK|O_NOCTTY`, refuse anything else after `fstat`, then clear `O_NONBLOCK`.
+    fn open_regular(&self, name: &OsStr, access: OFlag) -> io::Result<File> {
         check_name(name)?;
-        let flags = OFlag::O_RDONLY
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_CLOEXEC
-            | OFlag::O_NONBLOCK
-            | OFlag::O_NOCTTY;
+        let flags =
+            access | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
         let fd = open_at(self.fd.as_raw_fd(), name, flags, Mode::empty())?;
         if !Stat::from(fstat(fd.as_raw_fd())?).is_file() {
             return Err(Errno::EINVAL.into());
@@ -235,24 +238,7 @@ impl DirFd {
     /// cgroup task files and device deny lists. Must be a regular file or, as cgroup control files
     /// are, on a cgroup filesystem; anything else (FIFO, device, socket) is refused with EINVAL.
     pub fn open_append(&self, name: &OsStr) -> io::Result<File> {
-        check_name(name)?;
-        let flags = OFlag::O_WRONLY
-            | OFlag::O_APPEND
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_CLOEXEC
-            | OFlag::O_NONBLOCK
-            | OFlag::O_NOCTTY;
-        let fd = open_at(self.fd.as_raw_fd(), name, flags, Mode::empty())?;
-        if !Stat::from(fstat(fd.as_raw_fd())?).is_file() {
-            return Err(Errno::EINVAL.into());
-        }
-        let current =
-            OFlag::from_bits_truncate(nix::fcntl::fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL)?);
-        nix::fcntl::fcntl(
-            fd.as_raw_fd(),
-            FcntlArg::F_SETFL(current & !OFlag::O_NONBLOCK),
-        )?;
-        Ok(File::from(fd))
+        self.open_regular(name, OFlag::O_WRONLY | OFlag::O_APPEND)
     }
 
     /// Create a new file beneath self with `O_WRONLY|O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC` and the

@@ -33,19 +33,10 @@ pub fn create_user_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Re
             Error::UserDirs("Could not create user dir".into())
         })?;
         let shown = layout::shown(&root.path, &[layout::USERCACHE, names.yarn_user]);
-        let made = identity::as_root_in_nm_group(ctx.nm, || {
-            let usercache = root
-                .dir
-                .open_dir(OsStr::new(layout::USERCACHE))
-                .map_err(|e| format!("Can't open {} - {e}", shown.display()))?;
-            layout::create_directory_for_user(
-                &usercache,
-                OsStr::new(names.yarn_user),
-                &shown,
-                ctx.user.uid(),
-                ctx.nm.gid,
-            )
-        })?;
+        let made = match root.dir.open_dir(OsStr::new(layout::USERCACHE)) {
+            Ok(usercache) => make_user_owned_dir(ctx, &usercache, names.yarn_user, &shown)?,
+            Err(e) => Err(format!("Can't open {} - {e}", shown.display())),
+        };
         if let Err(why) = made {
             out::log(&why);
             failed = true;
@@ -75,19 +66,11 @@ pub fn create_app_log_dirs(
             }
         };
         let shown = layout::shown(&root.path, &[names.app_id]);
-        let app_log = identity::as_root_in_nm_group(ctx.nm, || {
-            layout::create_directory_for_user(
-                &root.dir,
-                OsStr::new(names.app_id),
-                &shown,
-                ctx.user.uid(),
-                ctx.nm.gid,
-            )
-        })?
-        .map_err(|why| {
-            out::log(&why);
-            Error::Failed("Could not create log dirs".into())
-        })?;
+        let app_log =
+            make_user_owned_dir(ctx, &root.dir, names.app_id, &shown)?.map_err(|why| {
+                out::log(&why);
+                Error::Failed("Could not create log dirs".into())
+            })?;
         made.push((root, app_log));
     }
     if made.is_empty() {
@@ -95,6 +78,26 @@ pub fn create_app_log_dirs(
         return Err(Error::Failed("Could not create log dirs".into()));
     }
     Ok(made)
+}
+
+/// Hadoop's `create_directory_for_user` as root with egid = the NM group: `name` below
+/// `parent`, owned by the user and the NM group, mode 02750. The outer error is an identity
+/// failure; the inner one the message of a filesystem failure.
+pub fn make_user_owned_dir(
+    ctx: &Ctx,
+    parent: &DirFd,
+    name: &str,
+    shown: &std::path::Path,
+) -> Result<std::result::Result<DirFd, String>> {
+    identity::as_root_in_nm_group(ctx.nm, || {
+        layout::create_directory_for_user(
+            parent,
+            OsStr::new(name),
+            shown,
+            ctx.user.uid(),
+            ctx.nm.gid,
+        )
+    })
 }
 
 /// Step "app dirs" (Hadoop's `create_app_dirs`), run as the user after the drop:

@@ -72,16 +72,7 @@ fn create_container_log_dirs(
 ) -> Result<()> {
     for (root, app_log) in app_logs {
         let shown = layout::shown(&root.path, &[names.app_id, container_id]);
-        identity::as_root_in_nm_group(ctx.nm, || {
-            layout::create_directory_for_user(
-                app_log,
-                OsStr::new(container_id),
-                &shown,
-                ctx.user.uid(),
-                ctx.nm.gid,
-            )
-        })?
-        .map_err(|why| {
+        dirs::make_user_owned_dir(ctx, app_log, container_id, &shown)?.map_err(|why| {
             out::log(&why);
             Error::Failed("Failed to create container log directory".into())
         })?;
