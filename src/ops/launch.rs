@@ -37,11 +37,6 @@ struct Inputs {
 }
 
 pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<i32> {
-    if launch.tc_command_file.is_some() {
-        return Err(Error::TrafficControl(
-            "traffic control at launch is not implemented yet in this build".into(),
-        ));
-    }
     // Ids become path components: refuse bad ones before anything changes (Hadoop fails later,
     // with these codes, after the pid file was written).
     let Some(yarn_user) = valid_yarn_user(yarn_user) else {

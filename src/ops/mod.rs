@@ -8,6 +8,7 @@ mod launch;
 mod list;
 mod signal;
 mod sysfs;
+mod tc;
 
 use crate::cli::{Request, RunAs, RunAsCommand};
 use crate::error::{Error, Result};
@@ -28,7 +29,10 @@ pub fn execute(setup: &Setup, request: Request) -> Result<i32> {
         Request::CheckSetup => Ok(0),
         Request::Unsupported { what } => Err(Error::NotSupported(what)),
         Request::MountCgroups { .. } => Err(not_yet("--mount-cgroups")),
-        Request::TrafficControl { .. } => Err(not_yet("traffic control")),
+        Request::TrafficControl {
+            action,
+            command_file,
+        } => tc::run_traffic_control(nm_identity(setup), action, &command_file),
         Request::ExecContainer { .. } => Err(not_yet("--exec-container")),
         Request::Module { .. } => Err(not_yet("device modules")),
         Request::RunAs(run_as) => run_as_user(setup, *run_as),
@@ -38,6 +42,12 @@ pub fn execute(setup: &Setup, request: Request) -> Result<i32> {
 /// Every run-as-user command starts the same way (Hadoop's `set_user`): the user policy, then an
 /// effective switch to the user with its groups. The command decides what runs as whom next.
 fn run_as_user(setup: &Setup, run_as: RunAs) -> Result<i32> {
+    // A launch's tc file is applied first, as root, before anything else (as in Hadoop).
+    if let RunAsCommand::Launch(launch) = &run_as.command {
+        if let Some(file) = &launch.tc_command_file {
+            tc::run_traffic_control(nm_identity(setup), crate::cli::TcAction::ModifyState, file)?;
+        }
+    }
     let user = users::check_run_as_user(&run_as.user, &setup.config)?;
     identity::assume_user(&user)?;
     let ctx = Ctx {
@@ -58,6 +68,13 @@ fn run_as_user(setup: &Setup, run_as: RunAs) -> Result<i32> {
         RunAsCommand::SyncSysfs { app_id, local_dirs } => {
             sysfs::sync_yarn_sysfs(&ctx, yarn_user, &app_id, &local_dirs)
         }
+    }
+}
+
+fn nm_identity(setup: &Setup) -> NmIdentity {
+    NmIdentity {
+        uid: setup.nm_uid,
+        gid: setup.nm_gid,
     }
 }
 
