@@ -330,6 +330,23 @@ fn another_users_files_survive() {
         0o000,
         "bob's dir was chmod'ed"
     );
+
+    // Alice asking for bob's own application dir (in bob's user dir, NM group 02750).
+    let bob_user = node.local.join("usercache").join(BOB);
+    node.mkdir(&bob_user, BOB, 0o750);
+    std::os::unix::fs::chown(&bob_user, None, Some(node.sb.users().nm_gid)).unwrap();
+    node.sb.chmod(&bob_user, 0o2750);
+    node.mkdir(&bob_user.join("appcache"), BOB, 0o750);
+    let bob_app = bob_user.join("appcache/application_1700000000000_0009");
+    node.tree(&bob_app, BOB);
+    let out2 = node.delete(ALICE, &[&s(&bob_app)]);
+    let out3 = node.delete(ALICE, &["", &s(&bob_app)]);
+    assert!(
+        bob_app.join("sub/deeper/f3").exists() && bob_app.join("f1").exists(),
+        "bob's application dir lost files{}{}",
+        out2.describe(),
+        out3.describe()
+    );
 }
 
 #[test]
