@@ -10,6 +10,8 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use nix::fcntl::{renameat2, RenameFlags};
+
 use common::{write_file, Outcome, Sandbox, ALICE, BOB};
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -204,41 +206,59 @@ fn symlink_in_the_middle_of_the_path_is_refused() {
     assert!(fs::symlink_metadata(&link).is_ok(), "the link itself went");
 }
 
+/// Subdirectories per round that the racer keeps swapping with a symlink to the outside dir.
+const RACED_DIRS: usize = 64;
+
 #[test]
 fn racing_symlink_swaps_never_reach_outside() {
     let Some(node) = Node::new("del_race") else {
         return;
     };
     let outside = node.outside(ALICE);
+    let (uid, gid) = (node.uid(ALICE), node.gid(ALICE));
     for round in 0..20 {
         let app = node
             .appcache()
             .join(format!("application_1700000000000_{:04}", round + 1));
         node.tree(&app, ALICE);
-        for i in 0..20 {
-            node.file(&app.join(format!("sub/deeper/x{i}")), ALICE, "x");
+        for i in 0..RACED_DIRS {
+            let d = app.join(format!("s{i}"));
+            node.mkdir(&d, ALICE, 0o750);
+            for j in 0..2 {
+                node.file(&d.join(format!("x{j}")), ALICE, "x");
+            }
         }
-        let sub = app.join("sub");
-        let held = app.join("held");
         let stop = AtomicBool::new(false);
+        let started = AtomicBool::new(false);
         let out = std::thread::scope(|sc| {
             sc.spawn(|| {
+                // Atomically exchange each s<i> (and sub) with a symlink to the outside dir
+                // (renameat2 RENAME_EXCHANGE), again and again, while the delete walks the tree.
+                let names: Vec<String> = (0..RACED_DIRS)
+                    .map(|i| format!("s{i}"))
+                    .chain(["sub".to_string()])
+                    .collect();
+                for name in &names {
+                    let l = app.join(format!("link-{name}"));
+                    symlink(&outside, &l).unwrap();
+                    let _ = std::os::unix::fs::lchown(&l, Some(uid), Some(gid));
+                }
+                started.store(true, Ordering::SeqCst);
                 while !stop.load(Ordering::SeqCst) {
-                    if fs::rename(&sub, &held).is_ok() {
-                        if symlink(&outside, &sub).is_ok() {
-                            let _ = std::os::unix::fs::lchown(
-                                &sub,
-                                Some(node.uid(ALICE)),
-                                Some(node.gid(ALICE)),
-                            );
-                            std::thread::yield_now();
-                            let _ = fs::remove_file(&sub);
-                        }
-                        let _ = fs::rename(&held, &sub);
+                    for name in &names {
+                        let _ = renameat2(
+                            None,
+                            &app.join(name),
+                            None,
+                            &app.join(format!("link-{name}")),
+                            RenameFlags::RENAME_EXCHANGE,
+                        );
                     }
-                    std::thread::yield_now();
                 }
             });
+            while !started.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
             let out = node.delete(ALICE, &[&s(&app)]);
             stop.store(true, Ordering::SeqCst);
             out
@@ -309,6 +329,23 @@ fn another_users_files_survive() {
         node.sb.mode_of(&bobs_locked),
         0o000,
         "bob's dir was chmod'ed"
+    );
+
+    // Alice asking for bob's own application dir (in bob's user dir, NM group 02750).
+    let bob_user = node.local.join("usercache").join(BOB);
+    node.mkdir(&bob_user, BOB, 0o750);
+    std::os::unix::fs::chown(&bob_user, None, Some(node.sb.users().nm_gid)).unwrap();
+    node.sb.chmod(&bob_user, 0o2750);
+    node.mkdir(&bob_user.join("appcache"), BOB, 0o750);
+    let bob_app = bob_user.join("appcache/application_1700000000000_0009");
+    node.tree(&bob_app, BOB);
+    let out2 = node.delete(ALICE, &[&s(&bob_app)]);
+    let out3 = node.delete(ALICE, &["", &s(&bob_app)]);
+    assert!(
+        bob_app.join("sub/deeper/f3").exists() && bob_app.join("f1").exists(),
+        "bob's application dir lost files{}{}",
+        out2.describe(),
+        out3.describe()
     );
 }
 

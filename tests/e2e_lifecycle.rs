@@ -358,6 +358,19 @@ fn launch_runs_the_script_confined_as_the_user() {
     let pid_text = read(&c.pid_file);
     assert!(!pid_text.contains('\n'), "pid file has a newline");
     let pid: i32 = pid_text.parse().expect("pid file holds a number");
+    // The NodeManager reads and later deletes both files: they are its own.
+    for f in [&c.pid_file, &c.exit_code_file()] {
+        assert_eq!(
+            owner(f).0,
+            node.nm_uid(),
+            "{} not owned by the NM",
+            f.display()
+        );
+    }
+    assert!(
+        !PathBuf::from(format!("{}.tmp", c.pid_file.display())).exists(),
+        "pid .tmp left behind"
+    );
 
     let wd = &c.work_dir;
     let probe = read(&wd.join("probe.txt"));
