@@ -4,7 +4,7 @@
 //! Every id is validated as one path component before any path is built, so `..`, `/` and
 //! empty names never reach the filesystem.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use nix::unistd::{Gid, Uid};
@@ -141,10 +141,6 @@ pub fn shown(root: &Path, parts: &[&str]) -> PathBuf {
         p.push(part);
     }
     p
-}
-
-pub fn os(s: &str) -> OsString {
-    OsString::from(s)
 }
 
 #[cfg(test)]

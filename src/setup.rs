@@ -9,14 +9,16 @@ use std::ffi::OsStr;
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-use nix::fcntl::{openat, OFlag};
-use nix::sys::stat::{fstat, FileStat, Mode, SFlag};
+use nix::fcntl::OFlag;
+use nix::sys::stat::{fstat, Mode};
 use nix::unistd::{Gid, Group, Uid};
 
 use crate::config::{Config, CONFIG_FILE_NAME, MAX_CONFIG_BYTES, NM_GROUP_KEY};
 use crate::error::{Error, Result};
+use crate::fs::DirFd;
 use crate::identity;
 use crate::out;
 
@@ -127,24 +129,56 @@ pub fn locate_config(executable: &Path) -> Result<PathBuf> {
 /// file and every ancestor except `/` on the opened descriptors (root-owned, not group- or
 /// world-writable), and read the file from the same descriptor.
 pub fn open_and_read_config(path: &Path) -> Result<Vec<u8>> {
-    let chain = open_path_chain(path)?;
+    let not_found = || {
+        Error::Config(format!(
+            "Configuration file {} not found.",
+            config_candidate()
+        ))
+    };
+    let names: Vec<&OsStr> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let (Some((file_name, dir_names)), true) = (names.split_last(), path.is_absolute()) else {
+        return Err(not_found());
+    };
+    let open_failed = |p: &Path, e: std::io::Error| {
+        Error::Config(format!("Can't open file {} - {e}", p.display()))
+    };
+    let stat_failed = |p: &Path, e: std::io::Error| {
+        Error::Config(format!("Can't stat file {} - {e}", p.display()))
+    };
+    let mut dir = DirFd::open_root(Path::new("/")).map_err(|_| not_found())?;
+    let mut so_far = PathBuf::from("/");
+    let mut ancestors = Vec::with_capacity(dir_names.len());
+    for name in dir_names {
+        so_far.push(name);
+        dir = dir.open_dir(name).map_err(|e| open_failed(&so_far, e))?;
+        ancestors.push((
+            so_far.clone(),
+            dir.stat().map_err(|e| stat_failed(&so_far, e))?,
+        ));
+    }
+    // open_file refuses anything but a regular file (a FIFO cannot block us) and never follows
+    // a symlink.
+    let file = dir
+        .open_file(file_name)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EINVAL) => Error::Config(format!(
+                "Configuration file {} is not a regular file.",
+                path.display()
+            )),
+            _ => open_failed(path, e),
+        })?;
+    let meta = file.metadata().map_err(|e| stat_failed(path, e))?;
     // Hadoop reports the file first, then each parent going up.
-    for (shown, stat) in chain.iter().rev().map(|(p, _, s)| (p, s)) {
-        check_config_object(shown, stat)?;
+    check_config_object(path, meta.uid(), meta.mode())?;
+    for (shown, stat) in ancestors.iter().rev() {
+        check_config_object(shown, stat.uid, stat.mode)?;
     }
-    let (_, fd, stat) = chain
-        .last()
-        .ok_or_else(|| Error::Config(format!("Invalid conf file provided : {}", path.display())))?;
-    if SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
-        return Err(Error::Config(format!(
-            "Configuration file {} is not a regular file.",
-            path.display()
-        )));
-    }
-    let file = std::fs::File::from(
-        fd.try_clone()
-            .map_err(|e| Error::Config(format!("Can't read {} - {e}", path.display())))?,
-    );
     let mut bytes = Vec::new();
     file.take(MAX_CONFIG_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
@@ -164,83 +198,18 @@ pub fn open_and_read_config(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Open every component of an absolute, canonical path below `/`, refusing symlinks. Returns
-/// (path so far, fd, fstat) for each component, top first; `/` itself is not included.
-fn open_path_chain(path: &Path) -> Result<Vec<(PathBuf, OwnedFd, FileStat)>> {
-    let not_found = || {
-        Error::Config(format!(
-            "Configuration file {} not found.",
-            config_candidate()
-        ))
-    };
-    if !path.is_absolute() {
-        return Err(not_found());
-    }
-    let root: OwnedFd = nix::fcntl::open(
-        "/",
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map(owned)
-    .map_err(|_| not_found())?;
-    let names: Vec<&OsStr> = path
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n),
-            _ => None,
-        })
-        .collect();
-    let mut chain: Vec<(PathBuf, OwnedFd, FileStat)> = Vec::with_capacity(names.len());
-    let mut so_far = PathBuf::from("/");
-    for (i, name) in names.iter().enumerate() {
-        so_far.push(name);
-        let last = i + 1 == names.len();
-        let flags = OFlag::O_RDONLY
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_CLOEXEC
-            | if last {
-                OFlag::O_NONBLOCK
-            } else {
-                OFlag::O_DIRECTORY
-            };
-        let parent = chain
-            .last()
-            .map(|(_, fd, _)| fd.as_raw_fd())
-            .unwrap_or(root.as_raw_fd());
-        let fd = openat(Some(parent), *name, flags, Mode::empty())
-            .map(owned)
-            .map_err(|e| {
-                Error::Config(format!(
-                    "Can't open file {} - {}",
-                    so_far.display(),
-                    e.desc()
-                ))
-            })?;
-        let stat = fstat(fd.as_raw_fd()).map_err(|e| {
-            Error::Config(format!(
-                "Can't stat file {} - {}",
-                so_far.display(),
-                e.desc()
-            ))
-        })?;
-        chain.push((so_far.clone(), fd, stat));
-    }
-    Ok(chain)
-}
-
-fn check_config_object(path: &Path, stat: &FileStat) -> Result<()> {
-    if stat.st_uid != 0 {
+fn check_config_object(path: &Path, uid: u32, mode: u32) -> Result<()> {
+    if uid != 0 {
         return Err(Error::Config(format!(
-            "File {} must be owned by root, but is owned by {}",
-            path.display(),
-            stat.st_uid
+            "File {} must be owned by root, but is owned by {uid}",
+            path.display()
         )));
     }
-    if stat.st_mode & 0o022 != 0 {
+    if mode & 0o022 != 0 {
         return Err(Error::Config(format!(
             "File {} must not be world or group writable, but is {:03o}",
             path.display(),
-            stat.st_mode & 0o7777
+            mode & 0o7777
         )));
     }
     Ok(())

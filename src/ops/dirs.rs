@@ -136,8 +136,11 @@ pub fn create_app_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Vec
 
 /// Open an input the NodeManager prepared (tokens, script, stores), with the NodeManager's own
 /// identity, so the kernel decides what it may read: never root's view of a caller's path.
-pub fn open_as_nm(ctx: &Ctx, path: &std::path::Path) -> Result<Option<std::fs::File>> {
-    identity::as_nm(ctx.nm, || {
+pub fn open_as_nm(
+    nm: identity::NmIdentity,
+    path: &std::path::Path,
+) -> Result<Option<std::fs::File>> {
+    identity::as_nm(nm, || {
         let (parent, name) = crate::fs::split_parent(path)?;
         DirFd::open_root(&parent)?.open_file(&name)
     })

@@ -32,7 +32,7 @@ pub fn initialize_app(ctx: &Ctx, yarn_user: &OsStr, init: Initialize) -> Result<
     let app_logs = dirs::create_app_log_dirs(ctx, &names, &init.log_dirs)?;
     create_container_log_dirs(ctx, &names, &init.container_id, &app_logs)?;
 
-    let Some(mut tokens) = dirs::open_as_nm(ctx, &init.tokens)? else {
+    let Some(mut tokens) = dirs::open_as_nm(ctx.nm, &init.tokens)? else {
         return Err(Error::Failed("Could not open the credentials file".into()));
     };
     identity::drop_to_user_permanently(&ctx.user)?;

@@ -101,7 +101,7 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
 
 fn open_inputs(ctx: &Ctx, launch: &Launch) -> Result<Inputs> {
     let open = |path: &Path, what: &str| -> Result<File> {
-        dirs::open_as_nm(ctx, path)?
+        dirs::open_as_nm(ctx.nm, path)?
             .ok_or_else(|| Error::NmInputUnreadable(format!("Could not open {what}")))
     };
     let script = open(&launch.script, "container file")?;

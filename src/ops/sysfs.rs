@@ -50,7 +50,7 @@ pub fn sync_yarn_sysfs(
             .join(app_id)
             .join("sysfs")
             .join("app.json");
-        let Some(mut spec) = dirs::open_as_nm(ctx, &source)? else {
+        let Some(mut spec) = dirs::open_as_nm(ctx.nm, &source)? else {
             continue;
         };
         let name = OsStr::new("app.json");

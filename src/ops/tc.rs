@@ -15,8 +15,7 @@ use nix::sys::wait::{waitpid, WaitStatus};
 
 use crate::cli::TcAction;
 use crate::error::{Error, Result};
-use crate::fs::DirFd;
-use crate::identity::{self, NmIdentity};
+use crate::identity::NmIdentity;
 use crate::out;
 use crate::process;
 use crate::sys::{self, Forked};
@@ -29,13 +28,9 @@ pub fn run_traffic_control(nm: NmIdentity, action: TcAction, command_file: &Path
         out::log("failed to execute tc command!");
         Error::TrafficControl(why)
     };
-    let file = identity::as_nm(nm, || -> std::io::Result<std::fs::File> {
-        let (dir, name) = crate::fs::split_parent(command_file)?;
-        DirFd::open_root(&dir)?.open_file(&name)
-    })?
-    .map_err(|e| {
+    let file = super::dirs::open_as_nm(nm, command_file)?.ok_or_else(|| {
         fail(format!(
-            "Can't open tc command file {} - {e}",
+            "Can't open tc command file {}",
             command_file.display()
         ))
     })?;
