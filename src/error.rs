@@ -184,6 +184,12 @@ pub enum Error {
     KeystoreCopy(String),
     #[error("{0}")]
     TruststoreCopy(String),
+    /// exec-container: the terminal could not be made or relayed (Hadoop's DOCKER_EXEC_FAILED).
+    #[error("{0}")]
+    ExecFailed(String),
+    /// exec-container: the command file can't be used (Hadoop's INVALID_DOCKER_COMMAND_FILE).
+    #[error("{0}")]
+    InvalidCommandFile(String),
     /// Any failure Hadoop reports as -1 (status 255, "Unknown error code").
     #[error("{0}")]
     Failed(String),
@@ -224,6 +230,8 @@ impl Error {
             TmpDirs(_) => Code::CouldNotCreateTmpDirectories,
             KeystoreCopy(_) => Code::CouldNotCreateKeystoreCopy,
             TruststoreCopy(_) => Code::CouldNotCreateTruststoreCopy,
+            ExecFailed(_) => Code::DockerExecFailed,
+            InvalidCommandFile(_) => Code::InvalidDockerCommandFile,
         }
     }
 
