@@ -39,7 +39,11 @@ pub fn run(args: &[OsString]) -> i32 {
         Ok(request) => request,
         Err(e) => return report_error(&e, Some(&setup.config)),
     };
+    // exec-container passes the program's status through and, like Hadoop's relay (which ends
+    // with a direct `exit`), prints no final line for it.
+    let passthrough = matches!(request, cli::Request::ExecContainer { .. });
     match ops::execute(&setup, request) {
+        Ok(status) if passthrough => status,
         Ok(status) => finish(status),
         Err(e) => report_error(&e, Some(&setup.config)),
     }
