@@ -285,12 +285,12 @@ fn refuses_bad_mount_points_and_mounts_nothing() {
     for (h, pair, code) in cases {
         let run = in_mountns(&sb, &["--mount-cgroups", &h, &pair], &watched, &[]);
         assert_eq!(run.code, code, "{h} {pair}: {}", run.describe());
-        for i in 0..watched.len() {
+        for (i, mp) in watched.iter().enumerate() {
             assert_eq!(
                 run.report(&format!("fstype{i}")),
                 Some("none"),
                 "{h} {pair} mounted something on {}: {}",
-                watched[i].display(),
+                mp.display(),
                 run.describe()
             );
         }
