@@ -221,3 +221,62 @@ fn open_deny_file(config: &Config, container_id: &str) -> Result<(File, PathBuf)
     }
     Ok((file, shown))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::parse_device_rule;
+
+    fn cfg(text: &str) -> Config {
+        Config::parse(
+            format!("yarn.nodemanager.linux-container-executor.group=g\n{text}").as_bytes(),
+            "t.cfg",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn configured_denials_match_numbers_not_substrings() {
+        let config = cfg("[devices]\ndevices.denied-numbers=1:8,1:1\n");
+        let rules = vec![parse_device_rule("c-1:18-rwm").unwrap()];
+        // Hadoop's strstr would skip 1:8 and 1:1 here (both are inside "c 1:18 rwm").
+        let lines = configured_denials(&config, &rules, &[]).unwrap();
+        assert_eq!(lines, vec!["c 1:8 rwm", "c 1:1 rwm"]);
+        // Exactly the same number is not written twice.
+        let rules = vec![parse_device_rule("c-1:8-r").unwrap()];
+        assert_eq!(
+            configured_denials(&config, &rules, &[]).unwrap(),
+            vec!["c 1:1 rwm"]
+        );
+        // "1:18" contains "1:1" and "1:8" but allowing it is not re-allowing either.
+        let allowed = [parse_device_number("1:18").unwrap()];
+        assert!(configured_denials(&config, &[], &allowed).is_ok());
+        let allowed = [parse_device_number("1:8").unwrap()];
+        assert_eq!(
+            configured_denials(&config, &[], &allowed)
+                .unwrap_err()
+                .code()
+                .number(),
+            -1
+        );
+    }
+
+    #[test]
+    fn bad_configuration_is_refused() {
+        let config = cfg("[devices]\ndevices.denied-numbers=1:x\n");
+        assert!(configured_denials(&config, &[], &[]).is_err());
+        let config = cfg("[gpu]\ngpu.major-device-number=-5\n");
+        assert!(minor_lines(&config, DeviceModule::Gpu, &[0]).is_err());
+        let config = cfg("[gpu]\ngpu.allowed-device-minor-numbers=0,z\n");
+        assert!(minor_lines(&config, DeviceModule::Gpu, &[0]).is_err());
+        let config = cfg("[fpga]\nfpga.major-device-number=0x10\n");
+        assert_eq!(
+            minor_lines(&config, DeviceModule::Fpga, &[2]).unwrap(),
+            vec!["c 16:2 rwm"]
+        );
+        assert_eq!(
+            minor_lines(&cfg(""), DeviceModule::Gpu, &[1]).unwrap(),
+            vec!["c 195:1 rwm"]
+        );
+    }
+}
