@@ -897,6 +897,23 @@ mod tests {
                 command_file: "/f".into()
             }
         );
+        let terminal = "feature.terminal.enabled=true\n";
+        assert_eq!(code(&["--exec-container"], terminal), 1);
+        assert_eq!(code(&["--exec-container", "a", "b"], terminal), 1);
+        assert_eq!(
+            parse_words(&["--exec-container", "/f.cmd"], terminal).unwrap(),
+            Request::ExecContainer {
+                command_file: "/f.cmd".into()
+            }
+        );
+        // Hadoop's mount-cgroups gate: exactly the feature key (no [DISABLED] marker in usage).
+        assert_eq!(
+            code(
+                &["--mount-cgroups", "h", "cpu=/c"],
+                "feature.mount-cgroup.enabled=0\n"
+            ),
+            32
+        );
         let docker = "feature.docker.enabled=true\n";
         assert_eq!(code(&["--remove-docker-container"], docker), 1);
         assert_eq!(code(&["--inspect-docker-container", "c"], docker), 1);
