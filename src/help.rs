@@ -34,6 +34,12 @@ fn command() -> clap::Command {
              \x20 <user> <yarn-user> 5 <dir>                                                                      list as user\n\
              \x20 <user> <yarn-user> 6 <app-id> <local-dirs>                                                      sync yarn sysfs\n\
              Directory lists are separated by '%'. Run without arguments for Hadoop's usage text.\n\n\
+             Optional modes, each off until container-executor.cfg enables it:\n\
+             \x20 --mount-cgroups <hierarchy> <controller=path>...   feature.mount-cgroup.enabled ('cgroup2=<path>' mounts cgroup v2)\n\
+             \x20 --tc-modify-state|--tc-read-state|--tc-read-stats <file>   feature.tc.enabled\n\
+             \x20 --exec-container <file>                            feature.terminal.enabled (non-Docker form)\n\
+             \x20 --module-gpu|--module-fpga|--module-devices --container_id <id> [--excluded_* <list>] [--allowed_devices <list>]\n\
+             \x20                                                    [gpu]/[fpga]/[devices] module.enabled=true, [cgroups] root, yarn-hierarchy\n\n\
              Configuration: {config_rule}\n\n\
              Every invocation first checks, in Hadoop's order:\n\
              \x20 1. the config file and each parent directory are owned by root and not group/other-writable;\n\
