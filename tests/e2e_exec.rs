@@ -261,6 +261,14 @@ fn refuses_bad_users_work_dirs_and_requests() {
         assert_eq!(code, 255, "{user} {}: {out} {err}", dir.display());
         assert!(!out.contains("RAN"), "{out}");
     }
+    // A directory at the right place that the user does not own (made by root).
+    let foreign = work.parent().unwrap().join(fresh_cid());
+    fs::create_dir(&foreign).unwrap();
+    let file = node.command_file(&cid, ALICE, "/bin/sh,-c,echo RAN", &foreign);
+    let (code, out, err) = exec(&node, &file, "");
+    assert_eq!(code, 255, "{out} {err}");
+    assert!(err.contains("it is owned by uid 0"), "{err}");
+    assert!(!out.contains("RAN"));
     // A symlink where the container directory should be.
     let linked = fresh_cid();
     let link = work.parent().unwrap().join(&linked);

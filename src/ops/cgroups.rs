@@ -174,7 +174,10 @@ fn open_mount_parent(root: Option<&str>, path: &Path) -> Result<(DirFd, OsString
                     "Can't open [{CGROUPS_SECTION}] {CGROUPS_ROOT_KEY} {root} - {e}"
                 ))
             })?;
-            (dir, &above[root_parts.len()..])
+            let below = above
+                .get(root_parts.len()..)
+                .ok_or_else(|| invalid(format!("cgroup mount path {shown} is not below {root}")))?;
+            (dir, below)
         }
         None => {
             let dir = DirFd::open_nofollow(Path::new("/"))
