@@ -222,15 +222,18 @@ fn inspect(r: &mut Report, caller: &Caller) -> Option<u32> {
             Verdict::Fail(Code::InvalidContainerExecPermissions)
         },
         "caller",
-        &format!(
-            "{}, groups {}",
-            user_name(caller.uid.as_raw()),
-            std::iter::once(caller.gid)
+        &format!("{}, groups {}", user_name(caller.uid.as_raw()), {
+            let mut gids: Vec<u32> = std::iter::once(caller.gid)
                 .chain(caller.groups.iter().copied())
-                .map(|g| group_name(g.as_raw()))
+                .map(|g| g.as_raw())
+                .collect();
+            gids.sort_unstable();
+            gids.dedup();
+            gids.into_iter()
+                .map(group_name)
                 .collect::<Vec<_>>()
                 .join(", ")
-        ),
+        }),
         &format!("root or a member of the NodeManager group {group}"),
         &[format!(
             "usermod -aG {group} {}",
