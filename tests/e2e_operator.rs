@@ -853,3 +853,78 @@ fn version_names_config_features_and_hadoop_baseline() {
         .assert_stdout_has("signal --user U --pid PID")
         .assert_stdout_has("--verbose");
 }
+
+/// `sh -c` a command line as the NM user (through a wrapper such as `script` or `unshare`).
+fn nm_command_line(sb: &Sandbox, args: &str) -> String {
+    let nm = &sb.users().nm;
+    format!(
+        "setpriv --reuid={} --regid={} --init-groups /usr/bin/env -i {} {args}",
+        nm.uid,
+        nm.gid,
+        sb.bin().display()
+    )
+}
+
+#[test]
+fn checksetup_on_a_terminal_explains_without_being_asked() {
+    let Some(sb) = Sandbox::new("op_explain_tty") else {
+        return;
+    };
+    if !Path::new("/usr/bin/script").exists() {
+        panic!("script (util-linux/bsdutils) is needed for the terminal test");
+    }
+    // `script` gives the binary a pseudo-terminal as stdout.
+    let line = nm_command_line(&sb, "--checksetup");
+    let out = common::output(
+        Command::new("/usr/bin/script")
+            .args(["-qec", &line, "/dev/null"])
+            .env_clear()
+            .stdin(Stdio::null()),
+    )
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("[ok  ] binary"), "{stdout}");
+    assert!(stdout.contains("checks passed"), "{stdout}");
+}
+
+#[test]
+fn checksetup_explains_a_nosuid_mount() {
+    let Some(sb) = Sandbox::new("op_explain_nosuid") else {
+        return;
+    };
+    let can_unshare = common::output(Command::new("unshare").args(["-m", "true"]))
+        .is_ok_and(|o| o.status.success());
+    if !can_unshare {
+        eprintln!("!!! SKIPPED checksetup_explains_a_nosuid_mount: no unshare -m here !!!");
+        return;
+    }
+    // A world-readable config (still valid) so the non-root process gets past reading it.
+    sb.chmod(&sb.config_path(), 0o444);
+    let bin_dir = sb.bin_dir().display().to_string();
+    // In a private mount namespace: the bin dir bind-mounted over itself, nosuid.
+    let script = format!(
+        "mount --bind {bin_dir} {bin_dir} && mount -o remount,bind,nosuid {bin_dir} && exec {}",
+        nm_command_line(&sb, "--checksetup --verbose")
+    );
+    let out = common::output(
+        Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &script])
+            .env_clear()
+            .stdin(Stdio::null()),
+    )
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(22), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("[FAIL] privileges: the binary's filesystem is mounted nosuid"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("mount -o remount,suid {bin_dir}")),
+        "{stdout}"
+    );
+    // Outside the namespace nothing changed.
+    sb.run_as_nm(&["--checksetup"]).assert_silent_success();
+}
