@@ -43,8 +43,8 @@ pub const MANUAL_LOCALIZER: &str = "/bin/true";
 
 /// Whether `args` is an operator subcommand rather than a NodeManager argv.
 ///
-/// The rule: `argv[1]` is one of [`SUBCOMMANDS`], **and** `argv[2]` starts with `--`, **and**
-/// `argv[3]` (if present) is not a whole number.
+/// The rule: `argv[1]` is one of [`SUBCOMMANDS`], **and** `argv[2]` starts with `--` (or is `-h`
+/// with nothing after it), **and** `argv[3]` (if present) is not a whole number.
 ///
 /// Why it cannot take a NodeManager argv away: every NodeManager mode other than the positional
 /// one has an `argv[1]` starting with `--`, which no subcommand name does. The positional form
@@ -58,8 +58,10 @@ pub fn is_operator_argv(args: &[OsString]) -> bool {
     let Some(name) = args.get(1) else {
         return false;
     };
+    // `<name> -h` alone: three words are a usage error in the positional form.
+    let short_help = args.len() == 3 && args[2].as_bytes() == b"-h";
     SUBCOMMANDS.iter().any(|s| name.as_bytes() == s.as_bytes())
-        && args.get(2).is_some_and(|a| a.as_bytes().starts_with(b"--"))
+        && (short_help || args.get(2).is_some_and(|a| a.as_bytes().starts_with(b"--")))
         && args
             .get(3)
             .map_or(true, |a| cli::parse_whole_i64(a).is_none())
@@ -754,6 +756,8 @@ mod tests {
             &["delete", "delete", "3", "/p"],
             &["run"],
             &["run", "x"],
+            &["run", "-h", "2", "1", "0"],
+            &["run", "-h", "x"],
         ] {
             assert!(!is_operator_argv(&argv(form)), "{form:?}");
         }
@@ -775,6 +779,7 @@ mod tests {
             ]
             .as_slice(),
             &["run", "--help"],
+            &["list", "-h"],
             &["run", "--user=4242", "--script", "/s"],
             &[
                 "signal", "--user", "alice", "--pid", "12", "--signal", "TERM",

@@ -721,7 +721,80 @@ fn explaining_checksetup_names_each_broken_install_and_its_fix() {
             }),
         ),
     ];
-    for (label, break_it) in cases {
+    let more: Vec<(&str, Breaker)> = vec![
+        (
+            "conf dir setgid and group-writable",
+            Box::new(|sb: &Sandbox| {
+                sb.chmod(&sb.conf_dir(), 0o2775);
+                let d = sb.conf_dir().display().to_string();
+                Broken {
+                    name: "",
+                    as_root: false,
+                    code: 24,
+                    fault: "mode 2775".into(),
+                    fix: format!("chmod go-w {d}"),
+                }
+            }),
+        ),
+        (
+            "install prefix group-writable",
+            Box::new(|sb: &Sandbox| {
+                sb.chmod(&sb.prefix(), 0o775);
+                let d = sb.prefix().display().to_string();
+                Broken {
+                    name: "",
+                    as_root: false,
+                    code: 24,
+                    fault: format!("[FAIL] config parent {d}"),
+                    fix: format!("chmod go-w {d}"),
+                }
+            }),
+        ),
+        (
+            "config of only comments",
+            Box::new(|sb: &Sandbox| {
+                sb.write_config("# nothing here\n");
+                Broken {
+                    name: "",
+                    as_root: false,
+                    code: 24,
+                    fault: "Empty configuration file provided".into(),
+                    fix: format!("edit {}", sb.config_path().display()),
+                }
+            }),
+        ),
+        (
+            "NM group inside a section",
+            Box::new(|sb: &Sandbox| {
+                sb.write_config(&format!(
+                    "min.user.id=1000\n[docker]\nyarn.nodemanager.linux-container-executor.group={NM_GROUP}\n"
+                ));
+                Broken {
+                    name: "",
+                    as_root: false,
+                    code: 24,
+                    fault: "key not set".into(),
+                    fix: "at the top of the configuration".into(),
+                }
+            }),
+        ),
+        (
+            "empty section name",
+            Box::new(|sb: &Sandbox| {
+                sb.write_config(&format!(
+                    "yarn.nodemanager.linux-container-executor.group={NM_GROUP}\n[]\n"
+                ));
+                Broken {
+                    name: "",
+                    as_root: false,
+                    code: 24,
+                    fault: "Empty section name".into(),
+                    fix: format!("edit {}", sb.config_path().display()),
+                }
+            }),
+        ),
+    ];
+    for (label, break_it) in cases.into_iter().chain(more) {
         let Some(sb) = Sandbox::new("op_explain_broken") else {
             return;
         };
@@ -747,6 +820,28 @@ fn explaining_checksetup_names_each_broken_install_and_its_fix() {
         }
         eprintln!("ok: {}", b.name);
     }
+}
+
+#[test]
+fn explaining_checksetup_names_a_caller_outside_the_group() {
+    let Some(sb) = Sandbox::new("op_explain_outsider") else {
+        return;
+    };
+    let out_user = &sb.users().out;
+    let creds = [
+        format!("--reuid={}", out_user.uid),
+        format!("--regid={}", out_user.gid),
+        "--init-groups".to_string(),
+        "--inh-caps=+dac_override".to_string(),
+        "--ambient-caps=+dac_override".to_string(),
+    ];
+    let creds: Vec<&str> = creds.iter().map(String::as_str).collect();
+    sb.run_with_credentials(&creds, &["--checksetup", "--verbose"])
+        .assert_code(22)
+        .assert_stdout_has("[FAIL] caller")
+        .assert_stdout_has(&format!("usermod -aG {NM_GROUP} {}", out_user.name))
+        .assert_stdout_lacks("caller pinning")
+        .assert_stderr_has("is neither root nor a member of the NodeManager group");
 }
 
 #[test]
