@@ -150,8 +150,25 @@ pub fn run(args: &[OsString]) -> i32 {
         first_failure: None,
         warnings: 0,
     };
-    let nm_uid = inspect(&mut r, &caller);
-    check_extra_dirs(&mut r, &local_dirs, &log_dirs, nm_uid);
+    let owner = inspect(&mut r, &caller);
+    // The directories are the caller's input: looked at with the caller's own rights, never
+    // root's, so the report cannot reveal what the caller could not see itself.
+    let caller_identity = crate::identity::NmIdentity {
+        uid: caller.uid,
+        gid: caller.gid,
+    };
+    if nix::unistd::geteuid().is_root() && !caller.uid.is_root() {
+        if crate::identity::as_nm(caller_identity, || {
+            check_extra_dirs(&mut r, &local_dirs, &log_dirs, owner)
+        })
+        .is_err()
+        {
+            out::log("could not take the caller's identity to look at the directories");
+            r.first_failure.get_or_insert(Code::SetuidOperFailed);
+        }
+    } else {
+        check_extra_dirs(&mut r, &local_dirs, &log_dirs, owner);
+    }
 
     // The real checks decide; the report only explains.
     let real = match setup::run_setup_checks() {
@@ -184,8 +201,17 @@ pub fn run(args: &[OsString]) -> i32 {
     code
 }
 
-/// The setup's checks, explained. Returns the uid NM roots must be owned by.
-fn inspect(r: &mut Report, caller: &Caller) -> Option<u32> {
+/// Whose NM directories `--local-dir`/`--log-dir` name.
+enum DirOwner {
+    /// The caller failed the caller or pinning check: nothing is looked at for it.
+    NotAllowed,
+    /// Root called and no `nm-user` is set: the NodeManager account is not known.
+    Unknown,
+    Uid(u32),
+}
+
+/// The setup's checks, explained. Returns who NM roots must be owned by.
+fn inspect(r: &mut Report, caller: &Caller) -> DirOwner {
     let exe = match setup::find_own_executable() {
         Ok(exe) => {
             r.check(
@@ -205,7 +231,7 @@ fn inspect(r: &mut Report, caller: &Caller) -> Option<u32> {
                 "/proc mounted and a path shorter than 4096 bytes",
                 &["mount -t proc proc /proc".into()],
             );
-            return None;
+            return DirOwner::NotAllowed;
         }
     };
     let config = inspect_config(r, &exe);
@@ -213,7 +239,9 @@ fn inspect(r: &mut Report, caller: &Caller) -> Option<u32> {
     inspect_binary(r, &exe, group.as_ref().map(|(n, g)| (n.as_str(), *g)));
     inspect_privileges(r, &exe, caller);
     inspect_binary_extras(r, &exe);
-    let (config, (group, gid)) = (config?, group?);
+    let (Some(config), Some((group, gid))) = (config, group) else {
+        return DirOwner::NotAllowed;
+    };
     let group_ok = setup::check_caller(caller, &group, gid).is_ok();
     r.check(
         if group_ok {
@@ -241,7 +269,7 @@ fn inspect(r: &mut Report, caller: &Caller) -> Option<u32> {
         )],
     );
     if !group_ok {
-        return None;
+        return DirOwner::NotAllowed;
     }
     inspect_pin(r, &config, &group, gid, caller)
 }
@@ -714,7 +742,7 @@ fn inspect_pin(
     group: &str,
     gid: Gid,
     caller: &Caller,
-) -> Option<u32> {
+) -> DirOwner {
     let expected =
         format!("{NM_USER_KEY} names the one member of {group} that runs the NodeManager");
     let Some(value) = config.get("", NM_USER_KEY) else {
@@ -753,7 +781,10 @@ fn inspect_pin(
                 "add '{NM_USER_KEY}={suggest}' to the configuration"
             )],
         );
-        return (!caller.uid.is_root()).then_some(caller.uid.as_raw());
+        return match caller.uid.is_root() {
+            true => DirOwner::Unknown,
+            false => DirOwner::Uid(caller.uid.as_raw()),
+        };
     };
     match setup::pinned_nm_user(config, group, gid) {
         Err(e) => {
@@ -766,10 +797,10 @@ fn inspect_pin(
                     "set {NM_USER_KEY} to the NodeManager's account, or: usermod -aG {group} {value}"
                 )],
             );
-            None
+            DirOwner::NotAllowed
         }
-        Ok(pin) => {
-            let pin = pin?;
+        Ok(None) => DirOwner::Unknown,
+        Ok(Some(pin)) => {
             let allowed = setup::check_pinned_caller(caller, Some(&pin)).is_ok();
             r.check(
                 if allowed {
@@ -782,7 +813,10 @@ fn inspect_pin(
                 &format!("only {} (uid {}) or root may call", pin.name, pin.uid),
                 &[format!("run as {} (or root)", pin.name)],
             );
-            Some(pin.uid.as_raw())
+            match allowed {
+                true => DirOwner::Uid(pin.uid.as_raw()),
+                false => DirOwner::NotAllowed,
+            }
         }
     }
 }
@@ -790,26 +824,43 @@ fn inspect_pin(
 /// `--local-dir`/`--log-dir`: owned by the NodeManager user, and every parent owned by root or
 /// the NodeManager user and not writable by group or others (or the root could be renamed away
 /// under the NodeManager).
-fn check_extra_dirs(r: &mut Report, local: &[PathBuf], log: &[PathBuf], nm_uid: Option<u32>) {
-    let Some(nm_uid) = nm_uid else {
-        for d in local.iter().chain(log) {
-            r.check(
-                Verdict::Fail(Code::InvalidNmRootDirs),
-                &format!("NM directory {}", d.display()),
-                "not checked: the NodeManager user is not known (see above)",
-                "",
-                &[],
-            );
+fn check_extra_dirs(r: &mut Report, local: &[PathBuf], log: &[PathBuf], owner: DirOwner) {
+    let nm_uid = match owner {
+        DirOwner::NotAllowed => {
+            for d in local.iter().chain(log) {
+                r.check(
+                    Verdict::Fail(Code::InvalidNmRootDirs),
+                    &format!("NM directory {}", d.display()),
+                    "not checked: the caller may not use this binary (see above)",
+                    "",
+                    &[],
+                );
+            }
+            return;
         }
-        return;
+        DirOwner::Unknown => None,
+        DirOwner::Uid(uid) => Some(uid),
     };
-    let nm = bare_name(nm_uid);
+    let nm = nm_uid.map_or_else(|| "<NodeManager user>".to_string(), bare_name);
     for (kind, d) in local
         .iter()
         .map(|d| ("local", d))
         .chain(log.iter().map(|d| ("log", d)))
     {
         let fail = Verdict::Fail(Code::InvalidNmRootDirs);
+        let Some(nm_uid) = nm_uid else {
+            let seen = std::fs::metadata(d)
+                .map(|m| owner_mode(m.uid(), m.gid(), m.mode()))
+                .unwrap_or_else(|e| format!("cannot stat: {e}"));
+            r.check(
+                Verdict::Warn,
+                &format!("NM {kind} dir {}", d.display()),
+                &format!("{seen}; owner not checked: run as root with no nm-user set, the NodeManager user is unknown"),
+                "owned by the NodeManager user",
+                &["run --checksetup as the NodeManager user, or set nm-user".into()],
+            );
+            continue;
+        };
         match layout::open_nm_root(d.as_os_str(), Uid::from_raw(nm_uid)) {
             Ok(root) => {
                 let seen = root

@@ -911,6 +911,18 @@ fn explaining_checksetup_reports_links_nnp_and_nm_dirs() {
         .assert_stdout_has(&format!("[FAIL] NM local dir {f}"))
         .assert_stdout_has(&format!("install -d -o {NM_USER} -m 0755 {f}"))
         .assert_stdout_has("exit 5 (Invalid NM root dirs)");
+    // Looked at with the caller's rights: a directory behind a root-only 0700 parent is not
+    // described (root could see it is the NM's; the caller cannot).
+    let hidden = sb.prefix().join("secret");
+    fs::create_dir_all(hidden.join("inner")).unwrap();
+    sb.chmod(&hidden, 0o700);
+    sb.chown(&hidden.join("inner"), Some(nm.uid), Some(sb.users().nm_gid));
+    let h = hidden.join("inner").display().to_string();
+    sb.run_as_nm(&["--checksetup", "--local-dir", &h])
+        .assert_code(5)
+        .assert_stdout_has(&format!("[FAIL] NM local dir {h}"))
+        .assert_stdout_has("Permission denied")
+        .assert_stdout_lacks(&format!("owner {NM_USER}"));
     let open_parent = sb.prefix().join("world");
     fs::create_dir_all(open_parent.join("local")).unwrap();
     sb.chmod(&open_parent, 0o777);
