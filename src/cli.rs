@@ -704,7 +704,7 @@ fn atoi(arg: &OsStr) -> i64 {
 }
 
 /// A whole decimal integer: optional sign, digits, nothing else, no overflow.
-fn parse_whole_i64(arg: &OsStr) -> Option<i64> {
+pub(crate) fn parse_whole_i64(arg: &OsStr) -> Option<i64> {
     let text = arg.to_str()?;
     let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {

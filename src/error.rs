@@ -148,6 +148,10 @@ pub enum Error {
     UserRejected(String),
     #[error("{0}")]
     NmInputUnreadable(String),
+    /// The operator CLI or the explaining `--checksetup`: a directory given as an NM local/log
+    /// root is not owned by the NodeManager user, or its parents are writable by others.
+    #[error("{0}")]
+    NotNmRoot(String),
     #[error("{0}")]
     SetuidFailed(String),
     #[error("{0}")]
@@ -211,7 +215,7 @@ impl Error {
             Config(_) => Code::InvalidConfigFile,
             BinaryPermissions(_) | CallerNotAllowed(_) => Code::InvalidContainerExecPermissions,
             UserRejected(_) | Failed(_) | NotSupported(_) => Code::Unknown,
-            NmInputUnreadable(_) => Code::InvalidNmRootDirs,
+            NmInputUnreadable(_) | NotNmRoot(_) => Code::InvalidNmRootDirs,
             SetuidFailed(_) => Code::SetuidOperFailed,
             ScriptExec(_) => Code::UnableToExecuteContainerScript,
             SignalFailed(_) => Code::UnableToSignalContainer,
