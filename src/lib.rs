@@ -5,6 +5,7 @@
 //! argv → setup checks (config, binary, caller) → argv parsed against the config →
 //! the command (user policy, identities, filesystem work) → one exit code.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -31,6 +32,17 @@ pub fn run(args: &[OsString]) -> i32 {
         help::print(request);
         return 0;
     }
+    // The audit record of this run (SECURITY.md): the one place every command passes.
+    audit::begin(nix::unistd::getuid().as_raw(), args);
+    let status = run_request(args);
+    audit::finish(status);
+    status
+}
+
+fn run_request(args: &[OsString]) -> i32 {
+    if let Err(e) = cli::check_argv_size(args) {
+        return report_error(&e, None);
+    }
     let setup = match setup::run_setup_checks() {
         Ok(setup) => setup,
         Err(e) => return report_error(&e, None),
@@ -39,6 +51,9 @@ pub fn run(args: &[OsString]) -> i32 {
         Ok(request) => request,
         Err(e) => return report_error(&e, Some(&setup.config)),
     };
+    if let Err(why) = process::check_limits() {
+        return report_error(&error::Error::Failed(why), Some(&setup.config));
+    }
     match ops::execute(&setup, request) {
         Ok(status) => finish(status),
         Err(e) => report_error(&e, Some(&setup.config)),

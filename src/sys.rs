@@ -39,13 +39,25 @@ pub fn cloexec_inherited_fds() -> Result<(), Errno> {
 
 /// Set one signal's disposition.
 pub fn set_signal_disposition(signal: Signal, handler: SigHandler) -> Result<(), Errno> {
-    // SAFETY: we only install SIG_DFL or SIG_IGN, never a Rust function, so no handler can run
-    // in signal context and touch our state.
-    match handler {
-        SigHandler::SigDfl | SigHandler::SigIgn => {
-            unsafe { nix::sys::signal::signal(signal, handler) }.map(|_| ())
+    if !matches!(handler, SigHandler::SigDfl | SigHandler::SigIgn) {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: we only install SIG_DFL or SIG_IGN (checked above), never a Rust function, so no
+    // handler can run in signal context and touch our state.
+    unsafe { nix::sys::signal::signal(signal, handler) }.map(|_| ())
+}
+
+/// Every signal, real-time ones included (which `nix`'s `Signal` cannot name), back to its
+/// default disposition. SIGKILL and SIGSTOP cannot be changed; the C library's reserved
+/// real-time signals refuse with EINVAL, which is ignored.
+pub fn reset_all_signal_dispositions() {
+    for signum in 1..=libc::SIGRTMAX() {
+        if signum == libc::SIGKILL || signum == libc::SIGSTOP {
+            continue;
         }
-        _ => Err(Errno::EINVAL),
+        // SAFETY: installs SIG_DFL (no handler code of ours) for a plain signal number; the
+        // call touches no memory of ours.
+        unsafe { libc::signal(signum, libc::SIG_DFL) };
     }
 }
 
