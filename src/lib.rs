@@ -43,6 +43,9 @@ fn run_request(args: &[OsString]) -> i32 {
     if let Err(e) = cli::check_argv_size(args) {
         return report_error(&e, None);
     }
+    if let Err(why) = process::check_limits() {
+        return report_error(&error::Error::Failed(why), None);
+    }
     let setup = match setup::run_setup_checks() {
         Ok(setup) => setup,
         Err(e) => return report_error(&e, None),
@@ -51,9 +54,6 @@ fn run_request(args: &[OsString]) -> i32 {
         Ok(request) => request,
         Err(e) => return report_error(&e, Some(&setup.config)),
     };
-    if let Err(why) = process::check_limits() {
-        return report_error(&error::Error::Failed(why), Some(&setup.config));
-    }
     match ops::execute(&setup, request) {
         Ok(status) => finish(status),
         Err(e) => report_error(&e, Some(&setup.config)),

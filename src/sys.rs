@@ -47,17 +47,32 @@ pub fn set_signal_disposition(signal: Signal, handler: SigHandler) -> Result<(),
     unsafe { nix::sys::signal::signal(signal, handler) }.map(|_| ())
 }
 
-/// Every signal, real-time ones included (which `nix`'s `Signal` cannot name), back to its
-/// default disposition. SIGKILL and SIGSTOP cannot be changed; the C library's reserved
-/// real-time signals refuse with EINVAL, which is ignored.
+/// Every signal, real-time ones included, back to its default disposition. This goes to the
+/// kernel directly: `nix`'s `Signal` cannot name real-time signals, and the C library refuses
+/// to touch the two it reserves for itself (32 and 33), which a caller can still leave ignored
+/// for us to pass on. SIGKILL and SIGSTOP cannot be changed and are skipped.
 pub fn reset_all_signal_dispositions() {
-    for signum in 1..=libc::SIGRTMAX() {
+    // The kernel's `struct sigaction` with handler SIG_DFL (0), no flags, no restorer and an
+    // empty mask is all zeros on every Linux architecture; 32 zero bytes cover the largest
+    // layout (x86_64: handler, flags, restorer, 64-bit mask).
+    let default_action = [0u64; 4];
+    const KERNEL_SIGSET_BYTES: libc::size_t = 8; // _NSIG / 8 for 64 signals
+    for signum in 1..=64 {
         if signum == libc::SIGKILL || signum == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: installs SIG_DFL (no handler code of ours) for a plain signal number; the
-        // call touches no memory of ours.
-        unsafe { libc::signal(signum, libc::SIG_DFL) };
+        // SAFETY: rt_sigaction reads the zeroed action (SIG_DFL, which runs no code of ours)
+        // from a live local array large enough for the kernel's struct, and writes nothing
+        // back (old action pointer is null).
+        let _ = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signum as libc::c_long,
+                default_action.as_ptr(),
+                std::ptr::null_mut::<libc::c_void>(),
+                KERNEL_SIGSET_BYTES,
+            )
+        };
     }
 }
 
