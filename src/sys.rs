@@ -1,5 +1,6 @@
 //! The only `unsafe` in the crate: thin wrappers for the few calls `nix` does not make safe.
 //! Each wrapper states why the call is sound. Everything else uses `nix`'s safe API.
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 use nix::errno::Errno;
 use nix::sys::signal::{SigHandler, Signal};
