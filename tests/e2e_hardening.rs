@@ -424,3 +424,21 @@ fn oversized_argv_is_refused_with_code_1_before_anything_changes() {
         );
     }
 }
+
+#[test]
+fn oversized_tc_command_file_is_refused_with_28() {
+    let Some(node) = Node::new("hard_tc_size") else {
+        return;
+    };
+    node.sb
+        .write_config_with(&[("feature.tc.enabled", Some("true"))]);
+    let dir = node.private_dir("tc");
+    let file = dir.join("big.tc");
+    node.nm_file(&file, &"# padding\n".repeat(120 * 1024), 0o600);
+    let out = node.run(
+        &Caller::default(),
+        &["--tc-modify-state".to_string(), file.display().to_string()],
+    );
+    out.assert_code(28)
+        .assert_stderr_has("larger than 1048576 bytes");
+}
