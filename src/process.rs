@@ -55,7 +55,9 @@ pub fn harden_at_start() {
     reset_signals_for_exec();
     let _ = sys::set_signal_disposition(Signal::SIGPIPE, SigHandler::SigIgn);
     let _ = sys::set_signal_disposition(Signal::SIGXFSZ, SigHandler::SigIgn);
-    // No core dump and no ptrace attach while we hold root's ids.
+    // Core limit 0 and soft NOFILE/FSIZE/NPROC up to the hard limits (the caller's saved for
+    // the programs we exec); then not dumpable: no core dump and no ptrace attach while we hold
+    // root's ids.
     adjust_limits();
     if nix::sys::prctl::set_dumpable(false).is_err() {
         std::process::abort();
