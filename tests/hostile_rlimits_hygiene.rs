@@ -490,3 +490,29 @@ fn attack_poisoned_environment_does_not_reach_the_container() {
     out.assert_code(0);
     assert_env_filtered(&read(&c.work_dir.join("env.txt")), &out.describe());
 }
+
+#[test]
+fn attack_nproc_hard_limit_with_user_at_the_limit_fails_only_the_final_exec() {
+    let Some(node) = Node::new("hh_nproc_hard") else {
+        return;
+    };
+    // alice already runs a process, and the caller's hard limit is 1: the kernel refuses the
+    // exec of the script after the drop. All privileged work is complete by then, and the
+    // failure is reported as Hadoop does (7), with the pid and exit-code files written.
+    let sleeper = node.sb.spawn_sleeper(ALICE);
+    let c = Container::prepare(&node, ALICE, "#!/bin/sh\necho ran > ran.txt\n");
+    let caller = Caller {
+        prep: "ulimit -u 1",
+        ..Default::default()
+    };
+    let out = node.run(&caller, &c.argv(&node));
+    drop(sleeper);
+    out.assert_code(7)
+        .assert_stderr_has("Couldn't execute the container launch file");
+    assert_launched(&node, &c, 7);
+    assert!(!c.work_dir.join("ran.txt").exists(), "the script ran");
+    assert!(
+        !Path::new(&format!("{}.tmp", c.pid_file.display())).exists(),
+        "pid .tmp left behind"
+    );
+}
