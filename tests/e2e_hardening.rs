@@ -442,3 +442,38 @@ fn oversized_tc_command_file_is_refused_with_28() {
     out.assert_code(28)
         .assert_stderr_has("larger than 1048576 bytes");
 }
+
+#[test]
+fn audit_setup_refusal_is_logged_with_its_exit_code() {
+    let Some(node) = Node::new("hard_audit_setup") else {
+        return;
+    };
+    // The configured group no longer matches the binary's group (and the caller is not in
+    // it): setup refuses with 22.
+    let other = common::TempUser::create(false, &[]);
+    node.sb.write_config_with(&[(
+        "yarn.nodemanager.linux-container-executor.group",
+        Some(other.name()),
+    )]);
+    let listener = Listener::new();
+    let args = vec!["--checksetup".to_string()];
+    let out = run_with_private_dev(
+        &node,
+        listener.dir.path(),
+        SyslogSocket::Bound(&listener.path()),
+        common::NM_USER,
+        &args,
+    );
+    out.assert_code(22);
+    let lines = listener.lines(Duration::from_millis(500));
+    let line = the_line(&lines, "command=--checksetup");
+    assert_eq!(pri(line), (10, 4), "{line}");
+    assert!(
+        line.contains(&format!(
+            "caller={} user=- command=--checksetup outcome={}",
+            node.nm_uid(),
+            out.code
+        )),
+        "{line}"
+    );
+}
