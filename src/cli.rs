@@ -209,6 +209,39 @@ pub fn human_request(args: &[OsString]) -> Option<HumanRequest> {
     }
 }
 
+/// Beyond Hadoop: bounds on argv, checked before anything else is read. Generous for every
+/// NodeManager argv (a localizer command line with a long classpath is the largest).
+pub const MAX_ARG_BYTES: usize = 96 * 1024;
+pub const MAX_ARGV_BYTES: usize = 1024 * 1024;
+pub const MAX_ARGS: usize = 1024;
+
+/// Refuse an oversized argv with Hadoop's invalid-argument code (1).
+pub fn check_argv_size(args: &[OsString]) -> Result<()> {
+    if args.len() > MAX_ARGS {
+        return Err(Error::BadArgument(format!(
+            "Too many arguments: {} (at most {MAX_ARGS})",
+            args.len()
+        )));
+    }
+    if let Some((i, arg)) = args
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.len() > MAX_ARG_BYTES)
+    {
+        return Err(Error::BadArgument(format!(
+            "Argument {i} is too long: {} bytes (at most {MAX_ARG_BYTES})",
+            arg.len()
+        )));
+    }
+    let total: usize = args.iter().map(|a| a.len() + 1).sum();
+    if total > MAX_ARGV_BYTES {
+        return Err(Error::BadArgument(format!(
+            "Arguments too long: {total} bytes in all (at most {MAX_ARGV_BYTES})"
+        )));
+    }
+    Ok(())
+}
+
 /// Parse the NodeManager's argv (`args[0]` is our own name and is ignored).
 pub fn parse(args: &[OsString], config: &Config) -> Result<Request> {
     let argc = args.len();
@@ -1411,5 +1444,33 @@ mod tests {
         assert_eq!(human_request(&argv(&["-V"])), Some(HumanRequest::Version));
         assert_eq!(human_request(&argv(&["--help", "x"])), None);
         assert_eq!(human_request(&argv(&["--checksetup"])), None);
+    }
+}
+
+#[cfg(test)]
+mod argv_size_tests {
+    use super::*;
+
+    fn argv(parts: &[&[u8]]) -> Vec<OsString> {
+        parts
+            .iter()
+            .map(|p| OsStr::from_bytes(p).to_os_string())
+            .collect()
+    }
+
+    #[test]
+    fn bounds_are_enforced_with_code_1() {
+        let big = vec![b'a'; MAX_ARG_BYTES];
+        assert!(check_argv_size(&argv(&[b"ce", &big])).is_ok());
+        let too_big = vec![b'a'; MAX_ARG_BYTES + 1];
+        let e = check_argv_size(&argv(&[b"ce", &too_big])).unwrap_err();
+        assert_eq!(e.code().number(), 1);
+        assert!(e.to_string().contains("Argument 1 is too long"));
+        let many: Vec<&[u8]> = vec![b"x"; MAX_ARGS + 1];
+        assert!(check_argv_size(&argv(&many)).is_err());
+        let chunk = vec![b'b'; MAX_ARG_BYTES];
+        let total: Vec<&[u8]> = vec![&chunk[..]; MAX_ARGV_BYTES / MAX_ARG_BYTES + 1];
+        let e = check_argv_size(&argv(&total)).unwrap_err();
+        assert!(e.to_string().contains("in all"));
     }
 }

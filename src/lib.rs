@@ -5,6 +5,9 @@
 //! argv → setup checks (config, binary, caller) → argv parsed against the config →
 //! the command (user policy, identities, filesystem work) → one exit code.
 
+#![deny(unsafe_code)]
+
+pub mod audit;
 pub mod checksetup;
 pub mod cli;
 pub mod config;
@@ -20,6 +23,7 @@ pub mod ops;
 pub mod out;
 pub mod process;
 pub mod setup;
+#[allow(unsafe_code)] // the one module allowed raw calls (SECURITY.md)
 pub mod sys;
 pub mod users;
 
@@ -33,6 +37,21 @@ pub fn run(args: &[OsString]) -> i32 {
     if let Some(request) = cli::human_request(args) {
         help::print(request);
         return 0;
+    }
+    // The audit record of this run (SECURITY.md): the one place every command passes,
+    // the NodeManager's argv and the operator subcommands alike.
+    audit::begin(nix::unistd::getuid().as_raw(), args);
+    let status = run_request(args);
+    audit::finish(status & 0xff);
+    status
+}
+
+fn run_request(args: &[OsString]) -> i32 {
+    if let Err(e) = cli::check_argv_size(args) {
+        return report_error(&e, None);
+    }
+    if let Err(why) = process::check_limits() {
+        return report_error(&error::Error::Failed(why), None);
     }
     // Operator subcommands and the explaining --checksetup: never a NodeManager argv (see
     // operator::is_operator_argv and checksetup::wants_report).

@@ -1,4 +1,5 @@
 //! The setuid entry point: process hygiene first, then the pipeline, then one exit status.
+#![forbid(unsafe_code)]
 
 fn main() {
     container_executor::process::harden_at_start();

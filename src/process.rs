@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use nix::sys::resource::{setrlimit, Resource};
+use nix::sys::resource::{getrlimit, setrlimit, Resource, RLIM_INFINITY};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal};
 use nix::sys::stat::{umask, Mode};
 
@@ -18,17 +18,52 @@ static CALLER_UMASK: OnceLock<u32> = OnceLock::new();
 /// The caller's working directory (getcwd, not `$PWD`), for the operator CLI's relative paths.
 static CALLER_CWD: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
 
+/// The limits we adjust at start, with the caller's values as we found them, so that programs
+/// we exec as the user (container, localizer) get exactly what the NodeManager had, as with
+/// Hadoop. `RLIMIT_CORE`: 0 while we run (no core of a privileged process). `NOFILE`, `FSIZE`,
+/// `NPROC`: soft raised to the hard limit while we run, so a caller cannot lower a soft limit
+/// to make our privileged work stop half-way (root here has no `CAP_SYS_RESOURCE`, so hard
+/// limits are never raised; [`check_limits`] refuses up front when a hard limit is too low).
+const ADJUSTED_LIMITS: [Resource; 4] = [
+    Resource::RLIMIT_CORE,
+    Resource::RLIMIT_NOFILE,
+    Resource::RLIMIT_FSIZE,
+    Resource::RLIMIT_NPROC,
+];
+
+static CALLER_LIMITS: OnceLock<Vec<(Resource, u64, u64)>> = OnceLock::new();
+
+/// Fewest descriptors we need: a handful per operation (directory walks hold at most two or
+/// three at once), with a wide margin.
+pub const MIN_NOFILE: u64 = 64;
+
+/// Largest file we must be able to write: the copies of the NodeManager's tokens, script and
+/// stores, and the pid and exit-code files. A hard `RLIMIT_FSIZE` below this is refused.
+pub const MIN_FSIZE: u64 = 16 << 20;
+
 /// Run first thing in `main`. Failures here are not fatal by themselves (each is a hardening
-/// step whose absence leaves Hadoop's behaviour), except that we never continue dumpable.
+/// step whose absence leaves Hadoop's behaviour), except that we never run without fds 0-2 and
+/// never continue dumpable.
 pub fn harden_at_start() {
-    // Nothing inherited above fd 2 may reach a program we exec. (fds 0-2 are guaranteed open by
-    // Rust's runtime, which reopens /dev/null for a closed one before main.)
+    // fds 0-2 open before anything else opens a file, so nothing we open becomes someone's
+    // stdout. (Rust's runtime does the same before main; this does not rely on it.)
+    ensure_std_fds_open();
+    // Nothing inherited above fd 2 may reach a program we exec.
     let _ = sys::cloexec_inherited_fds();
-    // A vanished reader must give EPIPE, not kill us half-way (Hadoop does the same).
+    // Known signal state: every disposition default (an ignored SIGCHLD would make the kernel
+    // reap our children before we read their status), nothing blocked; then SIGPIPE and SIGXFSZ
+    // ignored while we run, so a vanished reader or a file-size limit gives an error we report
+    // (EPIPE, EFBIG), not a kill half-way (Hadoop ignores SIGPIPE too).
+    reset_signals_for_exec();
     let _ = sys::set_signal_disposition(Signal::SIGPIPE, SigHandler::SigIgn);
-    // No core dump and no ptrace attach while we hold root's ids.
-    let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
-    let _ = nix::sys::prctl::set_dumpable(false);
+    let _ = sys::set_signal_disposition(Signal::SIGXFSZ, SigHandler::SigIgn);
+    // Core limit 0 and soft NOFILE/FSIZE/NPROC up to the hard limits (the caller's saved for
+    // the programs we exec); then not dumpable: no core dump and no ptrace attach while we hold
+    // root's ids.
+    adjust_limits();
+    if nix::sys::prctl::set_dumpable(false).is_err() {
+        std::process::abort();
+    }
     // Relative paths must not depend on where the caller stood (only the operator CLI resolves
     // its own relative arguments against the directory remembered here, opening them as the
     // caller).
@@ -36,6 +71,78 @@ pub fn harden_at_start() {
     let _ = nix::unistd::chdir("/");
     let old = umask(Mode::from_bits_truncate(OWN_UMASK));
     let _ = CALLER_UMASK.set(old.bits());
+}
+
+/// Open /dev/null on whichever of fds 0, 1, 2 is closed. Without them we cannot run safely
+/// (the next file we open could receive our output), so failure aborts.
+fn ensure_std_fds_open() {
+    use nix::fcntl::{fcntl, open, FcntlArg, OFlag};
+    for fd in 0..3 {
+        if fcntl(fd, FcntlArg::F_GETFD) != Err(nix::errno::Errno::EBADF) {
+            continue;
+        }
+        // The lowest free descriptor is taken, so this lands on `fd` (0-2 below it are open).
+        match open("/dev/null", OFlag::O_RDWR | OFlag::O_NOCTTY, Mode::empty()) {
+            Ok(got) if got == fd => {}
+            Ok(got) => {
+                let _ = nix::unistd::dup2(got, fd);
+                let _ = nix::unistd::close(got);
+            }
+            Err(_) => std::process::abort(),
+        }
+    }
+}
+
+fn adjust_limits() {
+    let mut caller = Vec::new();
+    for resource in ADJUSTED_LIMITS {
+        let Ok((soft, hard)) = getrlimit(resource) else {
+            continue;
+        };
+        caller.push((resource, soft, hard));
+        let ours = if resource == Resource::RLIMIT_CORE {
+            0
+        } else {
+            hard
+        };
+        let _ = setrlimit(resource, ours, hard);
+    }
+    let _ = CALLER_LIMITS.set(caller);
+}
+
+/// The caller's soft limits back (hard limits were never changed), for a program we exec as
+/// the user: the container and the localizer see the NodeManager's limits, as with Hadoop.
+pub fn restore_caller_limits() {
+    for &(resource, soft, _) in CALLER_LIMITS.get().map(Vec::as_slice).unwrap_or(&[]) {
+        if let Ok((_, hard)) = getrlimit(resource) {
+            let _ = setrlimit(resource, soft.min(hard), hard);
+        }
+    }
+}
+
+/// Pre-flight, before any change: refuse when a hard limit the caller set is too low for our
+/// privileged work to finish (soft limits were already raised to the hard ones).
+/// `RLIMIT_NPROC` needs no check: our forks run with real uid 0, which the kernel exempts, and a
+/// user over the limit makes only the final exec of the user's program fail, after all
+/// privileged work is complete (as with Hadoop).
+pub fn check_limits() -> Result<(), String> {
+    let too_low = |resource: Resource, min: u64| -> Option<u64> {
+        match getrlimit(resource) {
+            Ok((_, hard)) if hard != RLIM_INFINITY && hard < min => Some(hard),
+            _ => None,
+        }
+    };
+    if let Some(hard) = too_low(Resource::RLIMIT_NOFILE, MIN_NOFILE) {
+        return Err(format!(
+            "Refusing to run: the open-files limit (RLIMIT_NOFILE) is {hard}, at least {MIN_NOFILE} is needed"
+        ));
+    }
+    if let Some(hard) = too_low(Resource::RLIMIT_FSIZE, MIN_FSIZE) {
+        return Err(format!(
+            "Refusing to run: the file-size limit (RLIMIT_FSIZE) is {hard} bytes, at least {MIN_FSIZE} is needed"
+        ));
+    }
+    Ok(())
 }
 
 /// The umask the caller gave us (the NodeManager's), which the localizer inherits in Hadoop.
@@ -48,80 +155,69 @@ pub fn caller_cwd() -> Option<&'static std::path::Path> {
     CALLER_CWD.get().and_then(|p| p.as_deref())
 }
 
-/// Before exec'ing user code: every signal back to its default disposition and nothing blocked,
-/// so an attacker-chosen ignored or blocked signal cannot survive into the container.
+/// Every signal back to its default disposition and nothing blocked: at start (known state) and
+/// before exec'ing anyone else's code, so no ignored or blocked signal survives into it.
 pub fn reset_signals_for_exec() {
-    for signal in Signal::iterator() {
-        if matches!(signal, Signal::SIGKILL | Signal::SIGSTOP) {
-            continue;
-        }
-        let _ = sys::set_signal_disposition(signal, SigHandler::SigDfl);
-    }
+    sys::reset_all_signal_dispositions();
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }
 
-/// Variables glibc removes from a setuid program's environment (its `UNSECURE_ENVVARS`), plus
-/// others that change how a shell or the dynamic loader behaves. Hadoop relies on glibc's
-/// stripping (checks.md §5); we strip them ourselves too, so a root caller (no AT_SECURE) gets
-/// the same result.
+/// Variables that change how the dynamic loader, the C library or a shell behaves. glibc removes
+/// its list (`unsecvars.h`: `GCONV_PATH`, `GETCONF_DIR`, `GLIBC_TUNABLES`, `HOSTALIASES`,
+/// `LD_*` loader variables, `LOCALDOMAIN`, `LOCPATH`, `MALLOC_TRACE`, `NIS_PATH`, `NLSPATH`,
+/// `RESOLV_HOST_CONF`, `RES_OPTIONS`, `TMPDIR`, `TZDIR`) from a setuid program's environment;
+/// Hadoop relies on that (checks.md §5). We strip them ourselves, so a root caller (no
+/// AT_SECURE) gets the same result, and go further: every `LD_*` and `MALLOC_*` name (future
+/// loader and allocator knobs included), and the shell start-up hooks.
 const DANGEROUS_ENV: &[&str] = &[
     "GCONV_PATH",
     "GETCONF_DIR",
     "GLIBC_TUNABLES",
     "HOSTALIASES",
-    "LD_AUDIT",
-    "LD_DEBUG",
-    "LD_DEBUG_OUTPUT",
-    "LD_DYNAMIC_WEAK",
-    "LD_HWCAP_MASK",
-    "LD_LIBRARY_PATH",
-    "LD_ORIGIN_PATH",
-    "LD_PRELOAD",
-    "LD_PROFILE",
-    "LD_SHOW_AUXV",
-    "LD_USE_LOAD_BIAS",
-    "LD_BIND_NOW",
-    "LD_BIND_NOT",
-    "LD_PROFILE_OUTPUT",
-    "LD_ASSUME_KERNEL",
     "LOCALDOMAIN",
     "LOCPATH",
-    "MALLOC_TRACE",
     "NIS_PATH",
     "NLSPATH",
     "RESOLV_HOST_CONF",
     "RES_OPTIONS",
     "TMPDIR",
     "TZDIR",
-    "MALLOC_CHECK_",
-    "MALLOC_ARENA_MAX",
-    "MALLOC_ARENA_TEST",
-    "MALLOC_PERTURB_",
-    "MALLOC_MMAP_THRESHOLD_",
-    "MALLOC_TOP_PAD_",
-    "MALLOC_TRIM_THRESHOLD_",
-    "MALLOC_MMAP_MAX_",
     "BASH_ENV",
     "ENV",
     "IFS",
     "SHELLOPTS",
     "BASHOPTS",
     "PS4",
+    "CDPATH",
+    "GLOBIGNORE",
 ];
 
+/// Name prefixes removed whatever follows (`BASH_FUNC_` is how bash exports functions).
+const DANGEROUS_ENV_PREFIXES: &[&str] = &["LD_", "MALLOC_", "BASH_FUNC_"];
+
+/// Whether one `name=value` pair may reach a program we exec as the application user.
+pub fn env_pair_allowed(name: &[u8], value: &[u8]) -> bool {
+    let dangerous = DANGEROUS_ENV.iter().any(|d| d.as_bytes() == name)
+        || DANGEROUS_ENV_PREFIXES
+            .iter()
+            .any(|p| name.starts_with(p.as_bytes()))
+        // An exported bash function under any name (pre-Shellshock-fix bash imports these).
+        || value.starts_with(b"() {");
+    !dangerous && !name.is_empty() && !name.contains(&b'=')
+}
+
 /// The environment handed to a program we exec as the application user: what the NodeManager
-/// gave us (empty for launch, its own for the localizer) minus [`DANGEROUS_ENV`] and bash's
-/// exported functions (`BASH_FUNC_*`, values starting with `() {`).
+/// gave us (empty for launch, its own for the localizer) minus what [`env_pair_allowed`]
+/// refuses. Nothing we decide depends on it; it is only passed on.
 pub fn child_environment() -> Vec<std::ffi::CString> {
+    filter_environment(std::env::vars_os())
+}
+
+fn filter_environment(
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Vec<std::ffi::CString> {
     use std::os::unix::ffi::OsStrExt;
-    std::env::vars_os()
-        .filter(|(k, v)| {
-            let key = k.as_bytes();
-            let dangerous = DANGEROUS_ENV.iter().any(|d| d.as_bytes() == key)
-                || key.starts_with(b"BASH_FUNC_")
-                || v.as_bytes().starts_with(b"() {");
-            !dangerous && !key.is_empty() && !key.contains(&b'=')
-        })
+    vars.filter(|(k, v)| env_pair_allowed(k.as_bytes(), v.as_bytes()))
         .filter_map(|(k, v)| {
             let mut pair = k.as_bytes().to_vec();
             pair.push(b'=');
@@ -131,9 +227,12 @@ pub fn child_environment() -> Vec<std::ffi::CString> {
         .collect()
 }
 
-/// Last steps before exec'ing user code: signals to default, every descriptor above 2
-/// close-on-exec, and the umask the program should see.
+/// Last steps before exec'ing user code: the audit line for the start, the caller's limits,
+/// signals to default, every descriptor above 2 close-on-exec, and the umask the program
+/// should see.
 pub fn prepare_exec(umask_bits: u32) {
+    crate::audit::exec_started();
+    restore_caller_limits();
     reset_signals_for_exec();
     let _ = sys::cloexec_inherited_fds();
     umask(Mode::from_bits_truncate(umask_bits));
@@ -144,4 +243,79 @@ pub fn replace_stdin_with_dev_null() -> nix::Result<()> {
     use std::os::fd::AsRawFd;
     let null = std::fs::File::open("/dev/null").map_err(|_| nix::errno::Errno::last())?;
     nix::unistd::dup2(null.as_raw_fd(), 0).map(|_| ())
+}
+
+/// Config key (beyond Hadoop): `true` (or `1`, any case, as the `feature.*` keys) sets
+/// `no_new_privs` on the programs we exec as the user, the localizer and the container. Off by
+/// default for compatibility: setuid programs inside containers (sudo, ping, su) stop working.
+/// Delete, list and signal always set it (they exec nothing).
+pub const NO_NEW_PRIVS_KEY: &str = "no-new-privileges";
+
+/// Whether the config asks for `no_new_privs` on the localizer and containers.
+pub fn no_new_privs_configured(config: &crate::config::Config) -> bool {
+    config
+        .get("", NO_NEW_PRIVS_KEY)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// Set `no_new_privs` on this process (inherited by everything it execs and forks). A failure
+/// is an error: when it was asked for, nothing may run without it.
+pub fn set_no_new_privs() -> crate::error::Result<()> {
+    nix::sys::prctl::set_no_new_privs()
+        .map_err(|e| crate::error::Error::Failed(format!("Can't set no_new_privs - {}", e.desc())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filtered(pairs: &[(&str, &str)]) -> Vec<String> {
+        filter_environment(pairs.iter().map(|(k, v)| (k.into(), v.into())))
+            .into_iter()
+            .map(|c| c.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn dangerous_variables_never_reach_children() {
+        let kept = filtered(&[
+            ("PATH", "/usr/bin:/bin"),
+            ("HADOOP_CONF_DIR", "/etc/hadoop"),
+            ("JAVA_HOME", "/usr/lib/jvm/x"),
+            ("LD_PRELOAD", "/tmp/evil.so"),
+            ("LD_LIBRARY_PATH", "/tmp"),
+            ("LD_FUTURE_KNOB", "1"),
+            ("MALLOC_CHECK_", "3"),
+            ("GLIBC_TUNABLES", "glibc.malloc.check=3"),
+            ("GCONV_PATH", "/tmp"),
+            ("BASH_ENV", "/tmp/x"),
+            ("BASH_FUNC_ls%%", "() { evil; }"),
+            ("innocent", "() { evil; }"),
+            ("IFS", "/"),
+            ("TMPDIR", "/tmp/x"),
+            ("NLSPATH", "/tmp/%N"),
+        ]);
+        assert_eq!(
+            kept,
+            [
+                "PATH=/usr/bin:/bin",
+                "HADOOP_CONF_DIR=/etc/hadoop",
+                "JAVA_HOME=/usr/lib/jvm/x"
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_pairs_are_dropped() {
+        assert!(!env_pair_allowed(b"", b"x"));
+        assert!(!env_pair_allowed(b"A=B", b"x"));
+        let with_nul = filter_environment(
+            [(
+                std::ffi::OsString::from("A"),
+                std::ffi::OsString::from("x\0y"),
+            )]
+            .into_iter(),
+        );
+        assert!(with_nul.is_empty());
+    }
 }

@@ -1,5 +1,6 @@
 //! The only `unsafe` in the crate: thin wrappers for the few calls `nix` does not make safe.
 //! Each wrapper states why the call is sound. Everything else uses `nix`'s safe API.
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 use nix::errno::Errno;
 use nix::sys::signal::{SigHandler, Signal};
@@ -39,13 +40,40 @@ pub fn cloexec_inherited_fds() -> Result<(), Errno> {
 
 /// Set one signal's disposition.
 pub fn set_signal_disposition(signal: Signal, handler: SigHandler) -> Result<(), Errno> {
-    // SAFETY: we only install SIG_DFL or SIG_IGN, never a Rust function, so no handler can run
-    // in signal context and touch our state.
-    match handler {
-        SigHandler::SigDfl | SigHandler::SigIgn => {
-            unsafe { nix::sys::signal::signal(signal, handler) }.map(|_| ())
+    if !matches!(handler, SigHandler::SigDfl | SigHandler::SigIgn) {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: we only install SIG_DFL or SIG_IGN (checked above), never a Rust function, so no
+    // handler can run in signal context and touch our state.
+    unsafe { nix::sys::signal::signal(signal, handler) }.map(|_| ())
+}
+
+/// Every signal, real-time ones included, back to its default disposition. This goes to the
+/// kernel directly: `nix`'s `Signal` cannot name real-time signals, and the C library refuses
+/// to touch the two it reserves for itself (32 and 33), which a caller can still leave ignored
+/// for us to pass on. SIGKILL and SIGSTOP cannot be changed and are skipped.
+pub fn reset_all_signal_dispositions() {
+    // The kernel's `struct sigaction` with handler SIG_DFL (0), no flags, no restorer and an
+    // empty mask is all zeros on every Linux architecture; 32 zero bytes cover the largest
+    // layout (x86_64: handler, flags, restorer, 64-bit mask).
+    let default_action = [0u64; 4];
+    const KERNEL_SIGSET_BYTES: libc::size_t = 8; // _NSIG / 8 for 64 signals
+    for signum in 1..=64 {
+        if signum == libc::SIGKILL || signum == libc::SIGSTOP {
+            continue;
         }
-        _ => Err(Errno::EINVAL),
+        // SAFETY: rt_sigaction reads the zeroed action (SIG_DFL, which runs no code of ours)
+        // from a live local array large enough for the kernel's struct, and writes nothing
+        // back (old action pointer is null).
+        let _ = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signum as libc::c_long,
+                default_action.as_ptr(),
+                std::ptr::null_mut::<libc::c_void>(),
+                KERNEL_SIGSET_BYTES,
+            )
+        };
     }
 }
 

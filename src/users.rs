@@ -77,6 +77,12 @@ pub fn check_with(
     if name.as_bytes() == b"root" {
         return Err(Error::UserRejected("Running as root is not allowed".into()));
     }
+    // Beyond Hadoop: a name that no account database should hold is refused before it is looked
+    // up (NSS back ends such as LDAP receive it).
+    // (An empty name keeps Hadoop's "not found".)
+    if !name.is_empty() && !plausible_user_name(name.as_bytes()) {
+        return Err(Error::UserRejected(format!("Invalid user name {shown}")));
+    }
     let min_uid = config.min_user_id().map_err(|raw| {
         Error::UserRejected(format!(
             "Illegal value of {raw} for min.user.id in configuration"
@@ -106,7 +112,12 @@ pub fn check_with(
             entry.uid
         )));
     }
-    if config.banned_users().iter().any(|b| b == name) {
+    // Both spellings: a case-insensitive NSS back end may answer "YARN" with the entry of "yarn".
+    if config
+        .banned_users()
+        .iter()
+        .any(|b| b == name || *b == entry.name)
+    {
         return Err(Error::UserRejected(format!(
             "Requested user {shown} is banned"
         )));
@@ -116,6 +127,19 @@ pub fn check_with(
         uid: Uid::from_raw(entry.uid),
         gid: Gid::from_raw(entry.gid),
     })
+}
+
+/// A user name we are willing to look up: 1-256 bytes, no control characters, whitespace,
+/// `/`, `:` or `,` (path, passwd and list separators), not `.`/`..`, not starting with `-`.
+pub fn plausible_user_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && name != b"."
+        && name != b".."
+        && !name.starts_with(b"-")
+        && !name
+            .iter()
+            .any(|&b| b.is_ascii_control() || b.is_ascii_whitespace() || b"/:,".contains(&b))
 }
 
 #[cfg(test)]
@@ -230,5 +254,39 @@ mod tests {
     #[test]
     fn rejection_is_status_255() {
         assert_eq!(check("root", BASE).unwrap_err().code().number(), -1);
+    }
+
+    #[test]
+    fn implausible_names_are_refused_before_lookup() {
+        for bad in [
+            "a/b",
+            "..",
+            ".",
+            "-rf",
+            "a b",
+            "a\nb",
+            "a:b",
+            "a,b",
+            &"x".repeat(257),
+        ] {
+            let why = rejected(bad, BASE);
+            assert!(why.starts_with("Invalid user name"), "{bad:?}: {why}");
+            assert!(!why.contains('\n'), "{why}");
+        }
+        assert!(plausible_user_name(b"alice.o'neil@EXAMPLE$"));
+    }
+
+    #[test]
+    fn banned_applies_to_the_name_the_database_answers_with() {
+        // A case-insensitive NSS back end answers "YARN" with the entry of "yarn".
+        let lookup = |name: &str| -> std::result::Result<Option<PasswdEntry>, String> {
+            Ok((name.eq_ignore_ascii_case("yarn")).then(|| PasswdEntry {
+                name: "yarn".into(),
+                uid: 1500,
+                gid: 1500,
+            }))
+        };
+        let e = check_with(&OsString::from("YARN"), &config(BASE), lookup).unwrap_err();
+        assert!(e.to_string().contains("banned"), "{e}");
     }
 }

@@ -18,7 +18,7 @@ use crate::out;
 use super::Ctx;
 
 pub fn delete_as_user(ctx: &Ctx, path: Option<OsString>, base_dirs: Vec<OsString>) -> Result<i32> {
-    let _ = nix::sys::prctl::set_no_new_privs();
+    crate::process::set_no_new_privs()?;
     if base_dirs.is_empty() {
         // Hadoop reads the environment as base dirs when argv[4] is missing; we never do.
         let Some(path) = path else {

@@ -59,6 +59,9 @@ pub fn initialize_app(ctx: &Ctx, yarn_user: &OsStr, init: Initialize) -> Result<
     let _ = process::replace_stdin_with_dev_null();
     nix::unistd::fchdir(std::os::fd::AsRawFd::as_raw_fd(&primary.raw_fd()))
         .map_err(|e| Error::Failed(format!("Failed to chdir to app dir - {}", e.desc())))?;
+    if process::no_new_privs_configured(&ctx.setup.config) {
+        process::set_no_new_privs()?;
+    }
     exec_localizer(&init.localizer)
 }
 

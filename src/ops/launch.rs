@@ -167,13 +167,8 @@ fn container_child(
     })?;
 
     out::log("Launching container...");
-    if ctx
-        .setup
-        .config
-        .get("", NO_NEW_PRIVS_KEY)
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
-        let _ = nix::sys::prctl::set_no_new_privs();
+    if process::no_new_privs_configured(&ctx.setup.config) {
+        process::set_no_new_privs()?;
     }
     let script = launch.work_dir.join(layout::CONTAINER_SCRIPT);
     let script_c = CString::new(script.as_os_str().as_bytes())
@@ -187,10 +182,6 @@ fn container_child(
         err.desc()
     )))
 }
-
-/// Config key (beyond Hadoop) that sets `no_new_privs` for containers; off by default because
-/// containers may rely on setuid programs.
-pub const NO_NEW_PRIVS_KEY: &str = "launch.no-new-privileges";
 
 /// The pid file, as the NodeManager: `<pidfile>.tmp` (new, 0700) then rename; no newline.
 fn write_pid_file(ctx: &Ctx, dir: &Path, name: &OsStr, pid: Pid) -> Result<()> {

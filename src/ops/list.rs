@@ -20,7 +20,7 @@ pub fn list_as_user(ctx: &Ctx, path: Option<OsString>) -> Result<i32> {
     let path = Path::new(&path);
     // Listing needs no privilege at all: drop for good first (Hadoop lists with euid = user).
     identity::drop_to_user_permanently(&ctx.user)?;
-    let _ = nix::sys::prctl::set_no_new_privs();
+    crate::process::set_no_new_privs()?;
     if !path.is_absolute() {
         out::log(&format!(
             "Could not stat {} - refusing a relative path",

@@ -16,7 +16,7 @@ pub fn signal_container(user: &ValidatedUser, pid: i32, signal: i32) -> Result<i
         )));
     }
     identity::drop_to_user_permanently(user)?;
-    let _ = nix::sys::prctl::set_no_new_privs();
+    crate::process::set_no_new_privs()?;
     if sys::kill_raw(-pid, 0).is_err() {
         return Err(Error::NoSuchProcessGroup(format!(
             "Error signalling not exist process group {pid} with signal {signal}"

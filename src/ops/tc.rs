@@ -23,6 +23,9 @@ use crate::sys::{self, Forked};
 pub const TC_BINARY: &str = "/sbin/tc";
 const TC_ENV: &str = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// Largest tc command file handed to tc as root (beyond Hadoop; real ones are a few KiB).
+pub const MAX_TC_COMMAND_BYTES: u64 = 1 << 20;
+
 pub fn run_traffic_control(nm: NmIdentity, action: TcAction, command_file: &Path) -> Result<i32> {
     let fail = |why: String| {
         out::log("failed to execute tc command!");
@@ -41,6 +44,12 @@ pub fn run_traffic_control(nm: NmIdentity, action: TcAction, command_file: &Path
     if meta.uid() != nm.uid.as_raw() || meta.mode() & 0o022 != 0 {
         return Err(fail(format!(
             "tc command file {} must be owned by the NodeManager and not group- or world-writable",
+            command_file.display()
+        )));
+    }
+    if meta.len() > MAX_TC_COMMAND_BYTES {
+        return Err(fail(format!(
+            "tc command file {} is larger than {MAX_TC_COMMAND_BYTES} bytes",
             command_file.display()
         )));
     }

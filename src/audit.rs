@@ -1,0 +1,258 @@
+//! The audit trail (beyond Hadoop): one syslog line, facility authpriv, per privileged action,
+//! as sudo writes one per command. Who asked (the caller's real uid), as whom (the target user),
+//! what (the command and its arguments: ids, pid, signal, paths) and how it ended (the exit
+//! status, or `started`/`exec` when the user's program replaces or follows us).
+//!
+//! Best effort by design: one RFC 3164 datagram to the fixed socket `/dev/log` through a
+//! non-blocking, connected Unix datagram socket. No listener, a full queue or any other error
+//! drops the line; it never blocks, delays or changes the outcome of the operation.
+//!
+//! [`begin`] is called once per run (lib.rs) and [`finish`] once with the exit status; a
+//! program we exec calls [`exec_started`] through `process::prepare_exec`.
+
+use std::cell::RefCell;
+use std::ffi::OsString;
+use std::os::unix::net::UnixDatagram;
+
+use crate::out::escape_controls;
+
+/// The syslog socket. Fixed: never taken from the environment or the config.
+pub const SYSLOG_SOCKET: &str = "/dev/log";
+
+/// authpriv (facility 10), as sudo and su use.
+pub const FACILITY_AUTHPRIV: u8 = 10;
+const SEVERITY_NOTICE: u8 = 5;
+const SEVERITY_WARNING: u8 = 4;
+
+/// Longest line we send (classic syslog receivers truncate around 1-8 KiB).
+pub const MAX_MESSAGE: usize = 2048;
+
+const TAG: &str = "container-executor";
+
+struct Pending {
+    socket: Option<UnixDatagram>,
+    fields: String,
+}
+
+thread_local! {
+    // The binary is single-threaded; this holds the one record of this run.
+    static PENDING: RefCell<Option<Pending>> = const { RefCell::new(None) };
+}
+
+/// Start the record of this run from the raw argv (so every command, present and future, is
+/// described the same way) and connect the socket while we still have the ids we started with.
+pub fn begin(caller_uid: u32, args: &[OsString]) {
+    let fields = describe(caller_uid, args);
+    let socket = connect();
+    PENDING.with(|p| *p.borrow_mut() = Some(Pending { socket, fields }));
+}
+
+/// The operation ended with `status` (0 = success): send the record and forget it.
+pub fn finish(status: i32) {
+    if let Some(pending) = PENDING.with(|p| p.borrow_mut().take()) {
+        let outcome = format!("outcome={status}");
+        let severity = if status == 0 {
+            SEVERITY_NOTICE
+        } else {
+            SEVERITY_WARNING
+        };
+        send(pending.socket.as_ref(), &pending.fields, &outcome, severity);
+    }
+}
+
+/// We are about to exec the user's program (the container script in the forked child, or the
+/// localizer in place of this process): one line saying so. The record stays pending, so a
+/// failed exec is still reported by [`finish`].
+pub fn exec_started() {
+    PENDING.with(|p| {
+        if let Some(pending) = p.borrow().as_ref() {
+            send(
+                pending.socket.as_ref(),
+                &pending.fields,
+                "outcome=exec",
+                SEVERITY_NOTICE,
+            );
+        }
+    });
+}
+
+fn connect() -> Option<UnixDatagram> {
+    let socket = UnixDatagram::unbound().ok()?;
+    socket.set_nonblocking(true).ok()?;
+    socket.connect(SYSLOG_SOCKET).ok()?;
+    Some(socket)
+}
+
+fn send(socket: Option<&UnixDatagram>, fields: &str, outcome: &str, severity: u8) {
+    let line = format_line(fields, outcome, severity, std::process::id(), now_utc());
+    let sent = socket.is_some_and(|s| s.send(line.as_bytes()).is_ok());
+    if !sent {
+        // The listener may have restarted while a container ran: one fresh try, never a wait.
+        if let Some(fresh) = connect() {
+            let _ = fresh.send(line.as_bytes());
+        }
+    }
+}
+
+/// `caller=<uid> user=<run-as user|-> command=<name> args=<rest of argv>`, every value with
+/// control characters escaped, so no caller-chosen text can forge a second line or field.
+pub fn describe(caller_uid: u32, args: &[OsString]) -> String {
+    let text = |a: &OsString| -> String { escape_controls(&a.to_string_lossy()).into_owned() };
+    let first = args.get(1).map(text).unwrap_or_default();
+    let (user, command, rest) = if first.starts_with("--") || args.len() < 4 {
+        ("-".to_string(), first, args.get(2..).unwrap_or(&[]))
+    } else {
+        let number = args[3].to_string_lossy();
+        (text(&args[1]), command_name(&number), &args[4..])
+    };
+    let rest: Vec<String> = rest.iter().map(text).collect();
+    let command = if command.is_empty() {
+        "-".into()
+    } else {
+        command
+    };
+    format!(
+        "caller={caller_uid} user={user} command={command} args={}",
+        rest.join(" ")
+    )
+}
+
+/// Hadoop's run-as-user command numbers by name; anything else as given.
+fn command_name(number: &str) -> String {
+    let name = match number {
+        "0" => "initialize",
+        "1" => "launch",
+        "2" => "signal",
+        "3" => "delete",
+        "4" => "launch-docker",
+        "5" => "list",
+        "6" => "sync-yarn-sysfs",
+        other => return escape_controls(other).into_owned(),
+    };
+    name.to_string()
+}
+
+/// One RFC 3164 line: `<PRI>Mmm dd hh:mm:ss container-executor[pid]: fields outcome`, cut at
+/// [`MAX_MESSAGE`] bytes (on a character boundary). The time is UTC (receivers on the local
+/// socket normally stamp lines themselves).
+pub fn format_line(
+    fields: &str,
+    outcome: &str,
+    severity: u8,
+    pid: u32,
+    (month, day, h, m, s): (usize, u32, u32, u32, u32),
+) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let pri = u32::from(FACILITY_AUTHPRIV) * 8 + u32::from(severity);
+    // The outcome comes before the (unbounded) argument list so truncation never hides it.
+    let (head, args) = fields
+        .split_once(" args=")
+        .map_or((fields, ""), |(h, a)| (h, a));
+    let mut line = format!(
+        "<{pri}>{} {day:>2} {h:02}:{m:02}:{s:02} {TAG}[{pid}]: {head} {outcome} args={args}",
+        MONTHS[month % 12]
+    );
+    if line.len() > MAX_MESSAGE {
+        let mut cut = MAX_MESSAGE;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
+    }
+    line
+}
+
+/// (month 0-11, day, hour, minute, second) of now, in UTC.
+fn now_utc() -> (usize, u32, u32, u32, u32) {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (month, day) = month_day(days);
+    (
+        month,
+        day,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
+}
+
+/// Month (0-11) and day of month for a count of days since 1970-01-01 (civil calendar).
+fn month_day(days: u64) -> (usize, u32) {
+    // Howard Hinnant's days-to-civil algorithm, for non-negative days.
+    let z = days + 719_468;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 2 } else { mp - 10 } as usize;
+    (month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn run_as_commands_are_named() {
+        let d = describe(1001, &os(&["ce", "alice", "alice", "2", "1234", "15"]));
+        assert_eq!(d, "caller=1001 user=alice command=signal args=1234 15");
+        let d = describe(0, &os(&["ce", "--tc-read-state", "/x/f"]));
+        assert_eq!(d, "caller=0 user=- command=--tc-read-state args=/x/f");
+        assert_eq!(describe(5, &os(&["ce"])), "caller=5 user=- command=- args=");
+    }
+
+    #[test]
+    fn caller_text_cannot_forge_lines() {
+        let d = describe(7, &os(&["ce", "al\nice", "y", "3", "/a\n<13>x"]));
+        assert!(!d.contains('\n'));
+        assert!(d.contains("user=al\\x0aice"));
+        assert!(d.contains("/a\\x0a<13>x"));
+    }
+
+    #[test]
+    fn line_is_rfc3164_authpriv_and_bounded() {
+        let line = format_line(
+            "caller=1 user=u command=list args=/x",
+            "outcome=0",
+            5,
+            42,
+            (11, 1, 2, 3, 4),
+        );
+        assert_eq!(
+            line,
+            "<85>Dec  1 02:03:04 container-executor[42]: caller=1 user=u command=list outcome=0 args=/x"
+        );
+        let long = format!("caller=1 user=u command=list args={}", "é".repeat(5000));
+        let line = format_line(&long, "outcome=0", 4, 1, (0, 10, 0, 0, 0));
+        assert!(line.len() <= MAX_MESSAGE);
+        assert!(line.starts_with("<84>Jan 10 "));
+        assert!(line.contains("outcome=0 args="));
+    }
+
+    #[test]
+    fn calendar() {
+        assert_eq!(month_day(0), (0, 1)); // 1970-01-01
+        assert_eq!(month_day(59), (2, 1)); // 1970-03-01
+        assert_eq!(month_day(11_016), (1, 29)); // 2000-02-29
+        assert_eq!(month_day(20_787), (10, 30)); // 2026-11-30
+    }
+
+    #[test]
+    fn no_listener_is_harmless() {
+        // Nothing pending: nothing sent, no panic.
+        exec_started();
+        finish(3);
+        assert!(PENDING.with(|p| p.borrow().is_none()));
+    }
+}
