@@ -101,12 +101,24 @@ pub fn as_user_prefix(user: &str) -> Vec<OsString> {
     v
 }
 
-/// Run the sandbox's binary as `user` with raw (possibly non-UTF-8) arguments and `env`.
+/// `setpriv <creds> /usr/bin/env K=V…`: like [`as_user_prefix`], with `env` set only for the
+/// program exec'd last (not for the root-run timeout/setpriv before it). The program path that
+/// follows must be absolute.
+pub fn as_user_env_prefix(user: &str, env: &[(&str, &str)]) -> Vec<OsString> {
+    let mut v = vec![OsString::from(SETPRIV)];
+    v.extend(creds(user));
+    v.push(ENV.into());
+    v.extend(env.iter().map(|(k, val)| OsString::from(format!("{k}={val}"))));
+    v
+}
+
+/// Run the sandbox's binary as `user` with raw (possibly non-UTF-8) arguments and `env` (given
+/// to the binary only).
 pub fn run_as_os(sb: &Sandbox, user: &str, args: &[OsString], env: &[(&str, &str)]) -> Outcome {
-    let mut argv = as_user_prefix(user);
+    let mut argv = as_user_env_prefix(user, env);
     argv.push(sb.bin().into_os_string());
     argv.extend(args.iter().cloned());
-    run_argv(&argv, env)
+    run_argv(&argv, &[])
 }
 
 /// Run the sandbox's binary as the NodeManager with `env` in its environment.
