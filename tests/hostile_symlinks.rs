@@ -394,13 +394,30 @@ fn attack_cgroup_task_file_is_a_root_file() {
     let victim = Victim::new(&node.sb, "cgroup");
     let link = node.locals[0].join("tasks-link");
     plant_link(&node, &link, &victim.public, NM_USER);
-    for target in [s(&victim.public), s(&link), s(&victim.dir)] {
+    // Files with the task lists' names, but on an ordinary filesystem.
+    let named = node.sb.prefix().join(format!("fake-cgroup-{}", seq()));
+    fs::create_dir(&named).unwrap();
+    for n in ["tasks", "cgroup.procs"] {
+        common::write_file(&named.join(n), "", 0o644);
+    }
+    let fake = Frozen::new(&named);
+    let procs_link = node.locals[0].join("cgroup.procs");
+    plant_link(&node, &procs_link, &victim.public, NM_USER);
+    for target in [
+        s(&victim.public),
+        s(&link),
+        s(&victim.dir),
+        s(&named.join("tasks")),
+        s(&named.join("cgroup.procs")),
+        s(&procs_link),
+    ] {
         let c = Container::prepare(&node, ALICE, "#!/bin/sh\nexit 0\n");
         let mut argv = c.argv(&node);
         argv[12] = format!("cgroups={target}");
         let out = node.run_nm(&argv);
         out.assert_code(27);
         victim.assert_intact(&out.describe());
+        fake.assert_unchanged(&out.describe());
     }
 }
 
@@ -528,5 +545,83 @@ fn attack_race_container_dirs_swapped_during_launch() {
         }
         let out = while_swapping(&pairs, || c.launch(&node));
         victim.assert_intact(&out.describe());
+    }
+}
+
+/// A private cgroup (v1 pids or memory hierarchy, else v2) for one test, removed on drop.
+struct TestCgroup {
+    dir: PathBuf,
+}
+
+impl TestCgroup {
+    fn new(tag: &str) -> Option<TestCgroup> {
+        let name = format!("cexec-hostile-{tag}-{}", std::process::id());
+        for base in ["pids", "memory", "unified"] {
+            let base = Path::new("/sys/fs/cgroup").join(base);
+            if !base.is_dir() || base.is_symlink() {
+                continue;
+            }
+            let dir = base.join(&name);
+            let _ = fs::remove_dir(&dir);
+            if fs::create_dir(&dir).is_ok() && dir.join("cgroup.procs").exists() {
+                return Some(TestCgroup { dir });
+            }
+            let _ = fs::remove_dir(&dir);
+        }
+        None
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for _ in 0..100 {
+            if fs::remove_dir(&self.dir).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+#[test]
+fn attack_cgroup_control_file_instead_of_the_task_list() {
+    // The pid is written as root to a cgroup file the NM names. A control file (pids.max,
+    // memory.limit_in_bytes, cgroup.subtree_control, release_agent…) of any cgroup, e.g. the
+    // node's system services, would take the number as a new limit: only the task lists
+    // (`tasks`, `cgroup.procs`) may be written.
+    let Some(node) = Node::new("h_cgroup_ctl") else {
+        return;
+    };
+    let Some(cg) = TestCgroup::new("ctl") else {
+        let banner = "!".repeat(100);
+        eprintln!("\n{banner}\n!!! SKIPPED attack_cgroup_control_file_instead_of_the_task_list: no writable cgroup filesystem !!!\n{banner}");
+        return;
+    };
+    let controls: Vec<PathBuf> = fs::read_dir(&cg.dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            ["pids.max", "memory.limit_in_bytes", "memory.max", "notify_on_release"]
+                .contains(&n.as_ref())
+        })
+        .collect();
+    assert!(!controls.is_empty(), "no control file in {}", cg.dir.display());
+    for control in controls {
+        let before = fs::read_to_string(&control).unwrap();
+        let c = Container::prepare(&node, ALICE, "#!/bin/sh\nexit 0\n");
+        let mut argv = c.argv(&node);
+        argv[12] = format!("cgroups={}", s(&control));
+        let out = node.run_nm(&argv);
+        let after = fs::read_to_string(&control).unwrap();
+        assert_eq!(
+            before,
+            after,
+            "{} was rewritten as root{}",
+            control.display(),
+            out.describe()
+        );
+        out.assert_code(27);
     }
 }
