@@ -661,3 +661,37 @@ pub fn alive(pid: u32) -> bool {
         })
         .unwrap_or(false)
 }
+
+/// A shell command line: every word single-quoted.
+pub fn sh_words(words: &[OsString]) -> String {
+    words
+        .iter()
+        .map(|w| sq(&w.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `sh -c '<setup>; exec setpriv … env -- <bin> <args>'` as root: the NM's call with hostile
+/// process state prepared by `setup` (open fds, umask, closed stdio…).
+pub fn nm_call_after(sb: &Sandbox, setup: &str, args: &[String]) -> Outcome {
+    let mut argv = as_user_prefix(NM_USER);
+    argv.push(sb.bin().into_os_string());
+    argv.extend(args.iter().map(OsString::from));
+    root_sh(&format!("{setup}\nexec {}", sh_words(&argv)))
+}
+
+/// `sigstate`: ignore SIGTERM/SIGINT/SIGHUP/SIGUSR2, block SIGTERM/SIGUSR1/SIGCHLD, then exec argv[1..].
+pub const SIGSTATE_C: &str = r#"
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  signal(SIGTERM, SIG_IGN); signal(SIGINT, SIG_IGN); signal(SIGHUP, SIG_IGN); signal(SIGUSR2, SIG_IGN);
+  sigset_t set; sigemptyset(&set);
+  sigaddset(&set, SIGTERM); sigaddset(&set, SIGUSR1); sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  execv(argv[1], argv + 1);
+  perror("execv");
+  return 100;
+}
+"#;
