@@ -240,6 +240,23 @@ impl Error {
         )
     }
 
+    /// The message as the lines to print (none for an empty one). Only the user policy's
+    /// messages, whose caller-given parts are escaped when they are built, are made of several
+    /// lines; anywhere else a newline came from caller input (an id, a path) and stays inside
+    /// its one line, escaped by `out`, so it cannot forge a line of its own.
+    pub fn message_lines(&self) -> Vec<String> {
+        let text = self.to_string();
+        match self {
+            Error::UserRejected(_) => text
+                .split('\n')
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            _ if text.is_empty() => Vec::new(),
+            _ => vec![text],
+        }
+    }
+
     /// The stream Hadoop prints this failure's own message on.
     pub fn stream(&self) -> Stream {
         match self {
@@ -279,6 +296,16 @@ mod tests {
         assert_eq!(hadoop_text(-1), "Unknown error code");
         assert_eq!(hadoop_text(143), "Unknown error code");
         assert_eq!(hadoop_text(79), "Unknown error code");
+    }
+
+    #[test]
+    fn only_user_policy_messages_span_lines() {
+        let forged = Error::InvalidContainerId("Invalid container id x\nmain : forged".into());
+        assert_eq!(forged.message_lines().len(), 1);
+        let policy =
+            Error::UserRejected("Can't get user information u - e\nUser u not found".into());
+        assert_eq!(policy.message_lines().len(), 2);
+        assert!(Error::Usage.message_lines().is_empty());
     }
 
     #[test]

@@ -55,11 +55,10 @@ fn finish(status: i32) -> i32 {
 }
 
 fn report_error(e: &Error, config: Option<&config::Config>) -> i32 {
-    let message = e.to_string();
-    for line in message.split('\n').filter(|l| !l.is_empty()) {
+    for line in e.message_lines() {
         match e.stream() {
-            Stream::Log => out::log(line),
-            Stream::Err => out::err(line),
+            Stream::Log => out::log(&line),
+            Stream::Err => out::err(&line),
         }
     }
     if let (Error::Usage, Some(config)) = (e, config) {

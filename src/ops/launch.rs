@@ -88,8 +88,8 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
             ) {
                 Ok(never) => match never {},
                 Err(e) => {
-                    for line in e.to_string().split('\n').filter(|l| !l.is_empty()) {
-                        out::err(line);
+                    for line in e.message_lines() {
+                        out::err(&line);
                     }
                     e.code().number()
                 }
@@ -235,12 +235,18 @@ fn write_pid_to_cgroup(path: &Path, pid: Pid) -> Result<()> {
     identity::as_root(|| -> Result<()> {
         let (dir, name) = fs::split_parent(path)
             .map_err(|e| fail(format!("Invalid cgroup file {} - {e}", path.display())))?;
-        if !CGROUP_TASK_FILES.iter().any(|t| name.as_bytes() == t.as_bytes()) {
+        if !CGROUP_TASK_FILES
+            .iter()
+            .any(|t| name.as_bytes() == t.as_bytes())
+        {
             out::log(&format!(
                 "Pid file {} is not a cgroup task list (tasks or cgroup.procs)",
                 path.display()
             ));
-            return Err(fail(format!("{} is not a cgroup task file", path.display())));
+            return Err(fail(format!(
+                "{} is not a cgroup task file",
+                path.display()
+            )));
         }
         let dir = DirFd::open_root(&dir)
             .map_err(|e| fail(format!("Can't open {} - {e}", path.display())))?;
