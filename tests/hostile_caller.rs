@@ -114,7 +114,11 @@ fn attack_nm_group_as_egid_without_membership() {
         &[ALICE, ALICE, "2", "1", "9"],
     );
     out.assert_code(9);
-    assert!(sleeper.is_running(), "alice's process died{}", out.describe());
+    assert!(
+        sleeper.is_running(),
+        "alice's process died{}",
+        out.describe()
+    );
 }
 
 #[test]
@@ -133,7 +137,8 @@ fn attack_root_caller_asks_for_root_and_for_the_nm_dirs() {
     let words = init_words(&node, BOB);
     let (local2, log2) = node.freeze_nm_dirs();
     let out2 = node.sb.run_as_root(&strs(&words));
-    out2.assert_code(20).assert_stdout_has("Permission mismatch");
+    out2.assert_code(20)
+        .assert_stdout_has("Permission mismatch");
     local2.assert_unchanged(&out2.describe());
     log2.assert_unchanged(&out2.describe());
     // (the first freeze predates the token files written for the second call)

@@ -65,8 +65,16 @@ fn assert_fully_dropped(st: &Setup, dir: &Path, user: &str, groups: &[u32]) {
     };
     let status = read("status.txt");
     let acct = common::account(user);
-    assert_eq!(status_field(&status, "Uid"), vec![acct.uid.to_string(); 4], "{status}");
-    assert_eq!(status_field(&status, "Gid"), vec![acct.gid.to_string(); 4], "{status}");
+    assert_eq!(
+        status_field(&status, "Uid"),
+        vec![acct.uid.to_string(); 4],
+        "{status}"
+    );
+    assert_eq!(
+        status_field(&status, "Gid"),
+        vec![acct.gid.to_string(); 4],
+        "{status}"
+    );
     let mut have: Vec<u32> = status_field(&status, "Groups")
         .iter()
         .map(|g| g.parse().unwrap())
@@ -96,8 +104,15 @@ fn assert_fully_dropped(st: &Setup, dir: &Path, user: &str, groups: &[u32]) {
     }
     assert_eq!(checked, 11, "tryroot output incomplete:\n{tries}");
     let stolen = fs::read_to_string(dir.join("stolen.txt")).unwrap_or_default();
-    assert!(!stolen.contains(SECRET_TEXT.trim()), "root-only file read: {stolen}");
-    assert_eq!(fs::read_to_string(&st.nm_file).unwrap(), "nm state\n", "NM file written");
+    assert!(
+        !stolen.contains(SECRET_TEXT.trim()),
+        "root-only file read: {stolen}"
+    );
+    assert_eq!(
+        fs::read_to_string(&st.nm_file).unwrap(),
+        "nm state\n",
+        "NM file written"
+    );
     st.victim.assert_intact("");
 }
 
@@ -170,7 +185,9 @@ fn attack_list_and_delete_used_for_roots_rights() {
         .run_as_nm(&[ALICE, ALICE, "5", &s(&st.victim.dir.join("sub"))]);
     out.assert_code(0); // 0755: alice may list it herself
     node.sb.chmod(&st.victim.subdir, 0o700);
-    let out = node.sb.run_as_nm(&[ALICE, ALICE, "5", &s(&st.victim.subdir)]);
+    let out = node
+        .sb
+        .run_as_nm(&[ALICE, ALICE, "5", &s(&st.victim.subdir)]);
     out.assert_code(255).assert_stdout_lacks("inner");
     node.sb.chmod(&st.victim.subdir, 0o755);
     // A root-owned file in an NM dir alice can write to (her app dir): unlink would work for
@@ -185,5 +202,8 @@ fn attack_list_and_delete_used_for_roots_rights() {
     common::write_file(&rootdir.join("keep"), "root's\n", 0o644);
     let out = node.sb.run_as_nm(&[ALICE, ALICE, "3", &s(&rootdir)]);
     assert_ne!(out.code, 0, "{}", out.describe());
-    assert_eq!(fs::read_to_string(rootdir.join("keep")).unwrap(), "root's\n");
+    assert_eq!(
+        fs::read_to_string(rootdir.join("keep")).unwrap(),
+        "root's\n"
+    );
 }

@@ -116,7 +116,10 @@ fn hostile_env(node: &Node, marker_lib: &Path) -> Vec<(String, String)> {
     env.push(("IFS".into(), "/".into()));
     env.push(("SHELLOPTS".into(), "xtrace".into()));
     env.push(("PS4".into(), "$(touch /tmp/cexec-ps4)".into()));
-    env.push(("BASH_FUNC_echo%%".into(), "() { touch /tmp/cexec-bashfunc; }".into()));
+    env.push((
+        "BASH_FUNC_echo%%".into(),
+        "() { touch /tmp/cexec-bashfunc; }".into(),
+    ));
     env.push(("INNOCENT".into(), "() { shellshock; }".into()));
     env
 }
@@ -255,9 +258,17 @@ fn assert_default_signals(sig_txt: &str, who: &str) {
     let bit = |n: u32| 1u64 << (n - 1);
     let ignored = mask(sig_txt, "SigIgn");
     for (name, n) in [("HUP", 1), ("INT", 2), ("TERM", 15), ("USR2", 12)] {
-        assert_eq!(ignored & bit(n), 0, "{who}: SIG{name} still ignored:\n{sig_txt}");
+        assert_eq!(
+            ignored & bit(n),
+            0,
+            "{who}: SIG{name} still ignored:\n{sig_txt}"
+        );
     }
-    assert_eq!(mask(sig_txt, "SigBlk"), 0, "{who}: signals still blocked:\n{sig_txt}");
+    assert_eq!(
+        mask(sig_txt, "SigBlk"),
+        0,
+        "{who}: signals still blocked:\n{sig_txt}"
+    );
 }
 
 #[test]
@@ -290,7 +301,10 @@ fn attack_ignored_and_blocked_signals_reach_the_container_and_localizer() {
     let out = run_argv(&argv, &[]);
     out.assert_code(0);
     let app = node.app_dir(&node.locals[0], ALICE, APP);
-    assert_default_signals(&fs::read_to_string(app.join("sig.txt")).unwrap(), "localizer");
+    assert_default_signals(
+        &fs::read_to_string(app.join("sig.txt")).unwrap(),
+        "localizer",
+    );
 }
 
 #[test]
@@ -306,7 +320,10 @@ fn attack_caller_umask_zero_makes_root_created_dirs_writable() {
         .into_iter()
         .chain(snapshot(&node.sb.prefix().join("nm-log")))
     {
-        if st.kind == "dir" || path.ends_with("launch_container.sh") || path.ends_with("container_tokens") {
+        if st.kind == "dir"
+            || path.ends_with("launch_container.sh")
+            || path.ends_with("container_tokens")
+        {
             assert_eq!(
                 st.mode & 0o002,
                 0,
@@ -334,13 +351,23 @@ fn attack_closed_stdio_makes_log_lines_land_in_files() {
         return;
     };
     let victim = Victim::new(&node.sb, "stdio");
-    let c = Container::prepare(&node, ALICE, "#!/bin/sh\necho hello\necho oops >&2\nexit 0\n");
+    let c = Container::prepare(
+        &node,
+        ALICE,
+        "#!/bin/sh\necho hello\necho oops >&2\nexit 0\n",
+    );
     let script_before = fs::read(&c.script).unwrap();
     let tokens_before = fs::read(&c.tokens).unwrap();
     let out = nm_call_after(&node.sb, "exec 0<&- 1>&- 2>&-", &c.argv(&node));
     out.assert_code(0);
-    assert_eq!(fs::read(c.work_dir.join("launch_container.sh")).unwrap(), script_before);
-    assert_eq!(fs::read(c.work_dir.join("container_tokens")).unwrap(), tokens_before);
+    assert_eq!(
+        fs::read(c.work_dir.join("launch_container.sh")).unwrap(),
+        script_before
+    );
+    assert_eq!(
+        fs::read(c.work_dir.join("container_tokens")).unwrap(),
+        tokens_before
+    );
     let pid = fs::read_to_string(&c.pid_file).unwrap();
     assert!(pid.parse::<u32>().is_ok(), "pid file holds {pid:?}");
     assert_eq!(fs::read_to_string(c.exit_code_file()).unwrap(), "0");

@@ -5,8 +5,8 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
 
 use common::{Sandbox, Spawned, ALICE, BOB};
 
@@ -160,7 +160,13 @@ fn attack_signal_numbers_out_of_range() {
     };
     let mut v = victims(&sb);
     let pid = v.alice.pid_arg();
-    for (sig, code) in [("65", 8), ("1000", 8), ("-9", 8), ("-1", 8), ("2147483647", 8)] {
+    for (sig, code) in [
+        ("65", 8),
+        ("1000", 8),
+        ("-9", 8),
+        ("-1", 8),
+        ("2147483647", 8),
+    ] {
         let out = signal(&sb, ALICE, &pid, sig);
         out.assert_code(code);
         v.assert_alive(&out.describe());
@@ -184,7 +190,9 @@ fn attack_signal_numbers_out_of_range() {
     let out = signal(&sb, ALICE, &pid, "9");
     out.assert_code(0);
     assert!(
-        v.alice.wait_for_exit(std::time::Duration::from_secs(10)).is_some(),
+        v.alice
+            .wait_for_exit(std::time::Duration::from_secs(10))
+            .is_some(),
         "control: alice's group was not killed{}",
         out.describe()
     );

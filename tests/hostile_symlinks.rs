@@ -37,7 +37,12 @@ fn attack_usercache_user_dir_is_a_symlink_to_a_root_dir() {
     };
     let victim = Victim::new(&node.sb, "userdir");
     for local in &node.locals {
-        plant_link(&node, &local.join("usercache").join(ALICE), &victim.dir, NM_USER);
+        plant_link(
+            &node,
+            &local.join("usercache").join(ALICE),
+            &victim.dir,
+            NM_USER,
+        );
     }
     let out = init(&node, &fresh_cid());
     out.assert_code(20);
@@ -187,7 +192,12 @@ fn attack_work_dir_argument_points_outside() {
     let alice_home = node.sb.prefix().join("alice-home");
     node.user_dir(&alice_home, ALICE, 0o755);
     let home = Frozen::new(&alice_home);
-    for wd in [s(&victim.dir), s(&link), s(&alice_home), "relative/dir".into()] {
+    for wd in [
+        s(&victim.dir),
+        s(&link),
+        s(&alice_home),
+        "relative/dir".into(),
+    ] {
         let mut argv = c.argv(&node);
         argv[5] = wd;
         let out = node.run_nm(&argv);
@@ -285,7 +295,12 @@ fn attack_initialize_token_copy_name_planted() {
     init(&node, &fresh_cid()).assert_code(0);
     let cid = fresh_cid();
     let app = node.app_dir(&node.locals[0], ALICE, APP);
-    plant_link(&node, &app.join(format!("{cid}.tokens")), &victim.public, ALICE);
+    plant_link(
+        &node,
+        &app.join(format!("{cid}.tokens")),
+        &victim.public,
+        ALICE,
+    );
     let out = init(&node, &cid);
     out.assert_code(255);
     victim.assert_intact(&out.describe());
@@ -376,12 +391,14 @@ fn attack_pid_file_in_a_root_dir() {
     // The child fails with 26, then the exit code file cannot be written either: -1 (255),
     // as in Hadoop's wait_and_write_exit_code.
     let out = node.run_nm(&argv);
-    out.assert_code(255).assert_stderr_has("Can't write pid file");
+    out.assert_code(255)
+        .assert_stderr_has("Can't write pid file");
     victim.assert_intact(&out.describe());
     // Over an existing root file of the victim dir, too.
     argv[9] = s(&victim.public);
     let out = node.run_nm(&argv);
-    out.assert_code(255).assert_stderr_has("Can't write pid file");
+    out.assert_code(255)
+        .assert_stderr_has("Can't write pid file");
     victim.assert_intact(&out.describe());
 }
 
@@ -438,7 +455,12 @@ fn attack_symlink_loops_in_the_nm_dirs() {
     log.assert_unchanged(&out.describe());
     let loop_root = node.locals[0].join("loop-root");
     plant_link(&node, &loop_root, &loop_root, NM_USER);
-    let mut argv = node.init_argv(ALICE, &fresh_cid(), &node.tokens(&fresh_cid()), &["/bin/true"]);
+    let mut argv = node.init_argv(
+        ALICE,
+        &fresh_cid(),
+        &node.tokens(&fresh_cid()),
+        &["/bin/true"],
+    );
     argv[6] = s(&loop_root);
     node.run_nm(&argv).assert_code(20);
 }
@@ -509,7 +531,10 @@ fn attack_race_log_dirs_swapped_with_symlinks() {
         let mut round = pairs.clone();
         for log in &node.logs {
             let app = log.join(APP);
-            if fs::symlink_metadata(&app).map(|m| m.is_dir()).unwrap_or(false) {
+            if fs::symlink_metadata(&app)
+                .map(|m| m.is_dir())
+                .unwrap_or(false)
+            {
                 let real = app.join(&cid);
                 node.user_dir(&real, ALICE, 0o750);
                 let link = app.join(format!("swap-{cid}"));
@@ -603,11 +628,20 @@ fn attack_cgroup_control_file_instead_of_the_task_list() {
         .map(|e| e.path())
         .filter(|p| {
             let n = p.file_name().unwrap().to_string_lossy();
-            ["pids.max", "memory.limit_in_bytes", "memory.max", "notify_on_release"]
-                .contains(&n.as_ref())
+            [
+                "pids.max",
+                "memory.limit_in_bytes",
+                "memory.max",
+                "notify_on_release",
+            ]
+            .contains(&n.as_ref())
         })
         .collect();
-    assert!(!controls.is_empty(), "no control file in {}", cg.dir.display());
+    assert!(
+        !controls.is_empty(),
+        "no control file in {}",
+        cg.dir.display()
+    );
     for control in controls {
         let before = fs::read_to_string(&control).unwrap();
         let c = Container::prepare(&node, ALICE, "#!/bin/sh\nexit 0\n");

@@ -147,8 +147,12 @@ fn attack_runpath_and_library_path() {
     let Some(sb) = Sandbox::new("h_runpath") else {
         return;
     };
-    let out = common::output(std::process::Command::new("readelf").arg("-d").arg(sb.bin()))
-        .expect("readelf (binutils, installed with cc) is missing");
+    let out = common::output(
+        std::process::Command::new("readelf")
+            .arg("-d")
+            .arg(sb.bin()),
+    )
+    .expect("readelf (binutils, installed with cc) is missing");
     assert!(out.status.success(), "readelf failed");
     let dynamic = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -158,8 +162,14 @@ fn attack_runpath_and_library_path() {
     for line in dynamic.lines().filter(|l| l.contains("(NEEDED)")) {
         let lib = line.rsplit('[').next().unwrap().trim_end_matches(']');
         assert!(
-            ["libc.so.6", "libgcc_s.so.1", "libm.so.6", "libpthread.so.0", "libdl.so.2"]
-                .contains(&lib)
+            [
+                "libc.so.6",
+                "libgcc_s.so.1",
+                "libm.so.6",
+                "libpthread.so.0",
+                "libdl.so.2"
+            ]
+            .contains(&lib)
                 || lib.starts_with("ld-linux"),
             "unexpected NEEDED library {lib}:\n{dynamic}"
         );
@@ -190,7 +200,12 @@ fn attack_runpath_and_library_path() {
         .concat(),
         &[],
     );
-    assert_ne!(control.code, 0, "control: the planted libc should break /bin/true{}", control.describe());
+    assert_ne!(
+        control.code,
+        0,
+        "control: the planted libc should break /bin/true{}",
+        control.describe()
+    );
     let out = run_nm_env(&sb, &["--checksetup"], &[("LD_LIBRARY_PATH", &ld)]);
     out.assert_silent_success();
 }
@@ -261,21 +276,25 @@ fn attack_config_writable_by_the_nm_group() {
         n.sb.chown(&n.sb.config_path(), Some(0), Some(n.nm_gid()));
         n.sb.chmod(&n.sb.config_path(), 0o460);
     })
-    .map(|o| o.assert_stderr_has("must not be world or group writable").code);
+    .map(|o| {
+        o.assert_stderr_has("must not be world or group writable")
+            .code
+    });
 }
 
 #[test]
 fn attack_config_writable_by_others() {
-    config_attack("h_cfg_otherw", |n| n.sb.chmod(&n.sb.config_path(), 0o402))
-        .map(|o| o.assert_stderr_has("must not be world or group writable").code);
+    config_attack("h_cfg_otherw", |n| n.sb.chmod(&n.sb.config_path(), 0o402)).map(|o| {
+        o.assert_stderr_has("must not be world or group writable")
+            .code
+    });
 }
 
 #[test]
 fn attack_config_owned_by_the_nm() {
     config_attack("h_cfg_nmowned", |n| {
         n.sb.write_config(&lax_config());
-        n.sb
-            .chown(&n.sb.config_path(), Some(n.nm_uid()), Some(n.nm_gid()));
+        n.sb.chown(&n.sb.config_path(), Some(n.nm_uid()), Some(n.nm_gid()));
     })
     .map(|o| o.assert_stderr_has("must be owned by root").code);
 }
@@ -311,7 +330,10 @@ fn attack_config_ancestor_writable_by_the_nm_group() {
         n.sb.chown(&etc, Some(0), Some(n.nm_gid()));
         n.sb.chmod(&etc, 0o775);
     })
-    .map(|o| o.assert_stderr_has("must not be world or group writable").code);
+    .map(|o| {
+        o.assert_stderr_has("must not be world or group writable")
+            .code
+    });
 }
 
 #[test]
@@ -393,7 +415,11 @@ fn attack_config_missing_with_one_planted_in_cwd() {
     let planted: &Path = &nmdir.join("container-executor.cfg");
     node.nm_file(planted, &lax_config(), 0o444);
     fs::create_dir_all(nmdir.join("etc/hadoop")).unwrap();
-    write_file(&nmdir.join("etc/hadoop/container-executor.cfg"), &lax_config(), 0o444);
+    write_file(
+        &nmdir.join("etc/hadoop/container-executor.cfg"),
+        &lax_config(),
+        0o444,
+    );
     node.sb.remove_config();
     let (local, log) = node.freeze_nm_dirs();
     let words: Vec<&str> = argv.iter().map(String::as_str).collect();

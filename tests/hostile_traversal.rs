@@ -23,7 +23,12 @@ fn unchanged_after(node: &Node, argv: &[String]) -> Outcome {
 
 fn init_words(node: &Node, cid: &str) -> Vec<String> {
     let tokens = node.tokens(cid);
-    node.init_argv(ALICE, cid, &tokens, &["/bin/sh", "-c", "mkdir localizer-ran"])
+    node.init_argv(
+        ALICE,
+        cid,
+        &tokens,
+        &["/bin/sh", "-c", "mkdir localizer-ran"],
+    )
 }
 
 const BAD_IDS: &[&str] = &[
@@ -144,7 +149,8 @@ fn attack_relative_local_and_log_dirs() {
     let mut argv = init_words(&node, &fresh_cid());
     argv[7] = logs;
     let out = node.run_nm(&argv);
-    out.assert_code(255).assert_stdout_has("Did not create any app-log directories");
+    out.assert_code(255)
+        .assert_stdout_has("Did not create any app-log directories");
     log_tree.assert_unchanged(&out.describe());
     assert!(!Path::new("/opt").join(APP).exists() && !Path::new("/").join(APP).exists());
 }
@@ -155,7 +161,12 @@ fn attack_local_dirs_with_dotdot_to_a_root_dir() {
         return;
     };
     let victim = Victim::new(&node.sb, "dotdot");
-    let name = victim.dir.file_name().unwrap().to_string_lossy().into_owned();
+    let name = victim
+        .dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let sneaky = format!("{}/../../{name}", s(&node.locals[0]));
     init_with_dirs(&node, &sneaky, &node.log_arg()).assert_code(20);
     let sneaky_log = format!("{}/../../{name}", s(&node.logs[0]));
@@ -323,7 +334,12 @@ fn attack_delete_through_symlinks() {
     for o in [&o1, &o2] {
         assert_ne!(o.code, 0, "{}", o.describe());
     }
-    frozen.assert_unchanged(&format!("{}{}{}", o1.describe(), o2.describe(), o3.describe()));
+    frozen.assert_unchanged(&format!(
+        "{}{}{}",
+        o1.describe(),
+        o2.describe(),
+        o3.describe()
+    ));
     // A symlink loop neither hangs nor escapes.
     let a = appcache.join("loop-a");
     let b = appcache.join("loop-b");

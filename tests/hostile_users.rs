@@ -46,7 +46,10 @@ fn attack_run_as_root() {
     let Some(node) = Node::new("h_user_root") else {
         return;
     };
-    refused(&init_as(&node, "root".into()), "Running as root is not allowed");
+    refused(
+        &init_as(&node, "root".into()),
+        "Running as root is not allowed",
+    );
 }
 
 /// A uid-0 account under another name, created for one test (useradd -o -u 0).
@@ -61,7 +64,9 @@ impl RootAlias {
             .write(true)
             .open("/run/cexec-e2e.lock")
             .unwrap();
-        let _guard = Flock::lock(lock, FlockArg::LockExclusive).map_err(|(_, e)| e).unwrap();
+        let _guard = Flock::lock(lock, FlockArg::LockExclusive)
+            .map_err(|(_, e)| e)
+            .unwrap();
         let out = common::output(Command::new("useradd").args([
             "-o", "-u", "0", "-g", "0", "-M", "-N", "-s", "/bin/sh", &name,
         ]))
@@ -79,7 +84,9 @@ impl Drop for RootAlias {
             .write(true)
             .open("/run/cexec-e2e.lock")
             .unwrap();
-        let _guard = Flock::lock(lock, FlockArg::LockExclusive).map_err(|(_, e)| e).unwrap();
+        let _guard = Flock::lock(lock, FlockArg::LockExclusive)
+            .map_err(|(_, e)| e)
+            .unwrap();
         // -f: uid 0 always "has processes running".
         let _ = common::output(Command::new("userdel").args(["-f", &self.0]));
     }
@@ -99,7 +106,10 @@ fn attack_run_as_a_uid_0_alias_even_when_whitelisted() {
         ("banned.users", Some("")),
         ("allowed.system.users", Some(&alias.0)),
     ]);
-    refused(&init_as(&node, alias.0.clone().into()), "Running as root is not allowed");
+    refused(
+        &init_as(&node, alias.0.clone().into()),
+        "Running as root is not allowed",
+    );
 }
 
 #[test]
@@ -117,7 +127,10 @@ fn attack_run_as_a_user_below_min_user_id() {
     let Some(node) = Node::new("h_user_minuid") else {
         return;
     };
-    refused(&init_as(&node, SYS_USER.into()), "below the minimum allowed 1000");
+    refused(
+        &init_as(&node, SYS_USER.into()),
+        "below the minimum allowed 1000",
+    );
 }
 
 #[test]
@@ -137,7 +150,10 @@ fn attack_run_as_a_nonexistent_user() {
     let Some(node) = Node::new("h_user_unknown") else {
         return;
     };
-    refused(&init_as(&node, "cexec_nobody_here".into()), "User cexec_nobody_here not found");
+    refused(
+        &init_as(&node, "cexec_nobody_here".into()),
+        "User cexec_nobody_here not found",
+    );
     refused(&init_as(&node, "".into()), "not found");
 }
 

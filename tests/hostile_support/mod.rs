@@ -108,7 +108,10 @@ pub fn as_user_env_prefix(user: &str, env: &[(&str, &str)]) -> Vec<OsString> {
     let mut v = vec![OsString::from(SETPRIV)];
     v.extend(creds(user));
     v.push(ENV.into());
-    v.extend(env.iter().map(|(k, val)| OsString::from(format!("{k}={val}"))));
+    v.extend(
+        env.iter()
+            .map(|(k, val)| OsString::from(format!("{k}={val}"))),
+    );
     v
 }
 
@@ -402,10 +405,7 @@ impl Frozen {
             for k in self.before.keys().filter(|k| !now.contains_key(*k)) {
                 diff.push_str(&format!("  - {}\n", k.display()));
             }
-            panic!(
-                "{} changed: {context}\n{diff}",
-                self.root.display()
-            );
+            panic!("{} changed: {context}\n{diff}", self.root.display());
         }
     }
 }
@@ -521,7 +521,13 @@ impl Node {
     }
 
     /// The initialize argv as the NodeManager sends it.
-    pub fn init_argv(&self, user: &str, cid: &str, tokens: &Path, localizer: &[&str]) -> Vec<String> {
+    pub fn init_argv(
+        &self,
+        user: &str,
+        cid: &str,
+        tokens: &Path,
+        localizer: &[&str],
+    ) -> Vec<String> {
         let mut v = vec![
             user.to_string(),
             user.to_string(),
@@ -616,7 +622,8 @@ impl Container {
 
 /// `key=value` lines.
 pub fn value_of<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines().find_map(|l| l.strip_prefix(&format!("{key}=")))
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
 }
 
 /// `/proc/<pid>/status` field values (after the colon, whitespace-split).
