@@ -207,3 +207,55 @@ fn attack_list_and_delete_used_for_roots_rights() {
         "root's\n"
     );
 }
+
+#[test]
+fn attack_caller_reaches_into_the_running_binary() {
+    // While a launch waits for its container, the binary is a root process started by the NM:
+    // the NM must not be able to signal it, read its environment or memory, or use its fds.
+    let Some(st) = setup("h_drop_parent") else {
+        return;
+    };
+    let c = Container::prepare(
+        &st.node,
+        ALICE,
+        "#!/bin/sh\necho $PPID > parent.pid\nsleep 3\nexit 0\n",
+    );
+    std::thread::scope(|sc| {
+        let launched = sc.spawn(|| c.launch(&st.node));
+        let pid_file = c.work_dir.join("parent.pid");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let ppid = loop {
+            if let Some(p) = fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|t| t.trim().parse::<u32>().ok())
+            {
+                break p;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "container did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let probe = format!(
+            "P={ppid}\n\
+             if kill -0 $P 2>/dev/null; then echo kill=ok; else echo kill=denied; fi\n\
+             if kill -STOP $P 2>/dev/null; then echo stop=ok; kill -CONT $P; else echo stop=denied; fi\n\
+             if cat /proc/$P/environ >/dev/null 2>&1; then echo environ=ok; else echo environ=denied; fi\n\
+             if head -c1 /proc/$P/mem >/dev/null 2>&1; then echo mem=ok; else echo mem=denied; fi\n\
+             if ls /proc/$P/fd >/dev/null 2>&1; then echo fd=ok; else echo fd=denied; fi\n"
+        );
+        let mut argv = as_user_prefix(common::NM_USER);
+        argv.extend(os(&["/bin/sh", "-c", &probe]));
+        let out = run_argv(&argv, &[]);
+        for key in ["kill", "stop", "environ", "mem", "fd"] {
+            assert_eq!(
+                value_of(&out.stdout, key),
+                Some("denied"),
+                "the NM reached into the running binary ({key}){}",
+                out.describe()
+            );
+        }
+        launched.join().unwrap().assert_code(0);
+    });
+}

@@ -421,3 +421,87 @@ fn attack_list_a_root_only_file() {
         .assert_code(255)
         .assert_stdout_lacks("root:");
 }
+
+// ---------------------------------------------------------------------------------------------
+// sync-yarn-sysfs (6)
+// ---------------------------------------------------------------------------------------------
+
+/// Alice's app dir with an unpacked `sysfs.tar/sysfs`, and the NM's `app.json`, on local dir 1.
+fn sysfs_prepared(node: &Node) -> PathBuf {
+    node.sb
+        .write_config_with(&[("feature.yarn.sysfs.enabled", Some("true"))]);
+    let app = node.app_dir(&node.locals[0], ALICE, APP);
+    let sysfs = app.join("filecache/10/sysfs.tar/sysfs");
+    fs::create_dir_all(&sysfs).unwrap();
+    let mut d = sysfs.clone();
+    while d != node.locals[0].join("usercache") {
+        node.user_dir(&d, ALICE, 0o750);
+        d = d.parent().unwrap().to_path_buf();
+    }
+    let private = node.locals[0].join("nmPrivate").join(APP).join("sysfs");
+    fs::create_dir_all(&private).unwrap();
+    node.nm_dir(&private);
+    node.nm_dir(private.parent().unwrap());
+    node.nm_file(&private.join("app.json"), "{\"app\":1}", 0o600);
+    sysfs
+}
+
+#[test]
+fn attack_sysfs_ids_and_dirs_traversal() {
+    let Some(node) = Node::new("h_sysfs_ids") else {
+        return;
+    };
+    let _sysfs = sysfs_prepared(&node);
+    let victim = Victim::new(&node.sb, "sysfs");
+    let local = s(&node.locals[0]);
+    for (yarn, app, dirs) in [
+        (ALICE, "../../../..", local.clone()),
+        (ALICE, "application_1700000000000_0001/../..", local.clone()),
+        ("..", APP, local.clone()),
+        (ALICE, APP, s(&victim.dir)),
+        (ALICE, APP, "relative".to_string()),
+    ] {
+        let out = unchanged_after(
+            &node,
+            &[ALICE.into(), yarn.into(), "6".into(), app.into(), dirs],
+        );
+        out.assert_code(18);
+    }
+    victim.assert_intact("");
+}
+
+#[test]
+fn attack_sysfs_target_planted_as_links() {
+    // app.json in alice's sysfs dir is replaced (removed, then created new) as alice: a link
+    // planted there must be removed, never written through.
+    let Some(node) = Node::new("h_sysfs_links") else {
+        return;
+    };
+    let sysfs = sysfs_prepared(&node);
+    let victim = Victim::new(&node.sb, "sysfslink");
+    let local = s(&node.locals[0]);
+    for hard in [false, true] {
+        let target = sysfs.join("app.json");
+        let _ = fs::remove_file(&target);
+        if hard {
+            fs::hard_link(&victim.public, &target).unwrap();
+        } else {
+            symlink(&victim.secret, &target).unwrap();
+            node.own(&target, ALICE);
+        }
+        let out = node.sb.run_as_nm(&[ALICE, ALICE, "6", APP, &local]);
+        out.assert_code(0);
+        victim.assert_intact(&out.describe());
+        let m = fs::symlink_metadata(&target).unwrap();
+        assert!(m.is_file(), "app.json is not a fresh file");
+        assert_eq!(fs::read_to_string(&target).unwrap(), "{\"app\":1}");
+    }
+    // The sysfs.tar/sysfs dir itself a symlink to the victim: not followed.
+    let dir = sysfs.parent().unwrap().join("sysfs");
+    fs::remove_dir_all(&dir).unwrap();
+    symlink(&victim.dir, &dir).unwrap();
+    node.own(&dir, ALICE);
+    let out = node.sb.run_as_nm(&[ALICE, ALICE, "6", APP, &local]);
+    out.assert_code(18);
+    victim.assert_intact(&out.describe());
+}
