@@ -213,9 +213,9 @@ fn attack_hostile_environment_reaches_the_localizer() {
 
 #[test]
 fn attack_root_caller_environment_reaches_the_container() {
-    // A root caller gets no AT_SECURE, so glibc strips nothing: the binary's own filter is all
-    // that stands between root's environment and the container. (The NM dirs are root's here:
-    // the caller is the "NM".)
+    // A root caller already in the binary's group gets no AT_SECURE, so glibc strips nothing:
+    // the binary's own filter is all that stands between root's environment and the
+    // container. (The NM dirs are root's here: the caller is the "NM".)
     let Some(node) = Node::new("h_env_root") else {
         return;
     };
@@ -235,13 +235,31 @@ fn attack_root_caller_environment_reaches_the_container() {
     let dir = c.script.parent().unwrap();
     node.sb.chown(dir, Some(0), Some(0));
     node.sb.chown(dir.parent().unwrap(), Some(0), Some(0));
-    let mut argv: Vec<OsString> = vec![ENV.into()];
+    let mut argv = root_in_nm_group(&node);
     argv.extend(env.iter().map(|(k, v)| OsString::from(format!("{k}={v}"))));
     argv.push(node.sb.bin().into_os_string());
     argv.extend(c.argv(&node).into_iter().map(OsString::from));
     let out = run_argv(&argv, &[]);
     out.assert_code(0);
+    let loaded = fs::read_to_string(&marker).unwrap_or_default();
+    assert!(
+        loaded.contains("container-executor"),
+        "control: the preload did not even reach the root-run binary: {loaded:?}"
+    );
     assert_clean_env(&c.probe("env.txt"), &marker, node.uid(ALICE), "container");
+}
+
+/// `setpriv --regid=<NM group> --clear-groups env`: root with the binary's group already, so
+/// exec'ing it changes no credential, the kernel sets no AT_SECURE and glibc cleans nothing:
+/// the binary's own environment filter is all that counts.
+fn root_in_nm_group(node: &Node) -> Vec<OsString> {
+    os(&[
+        SETPRIV,
+        "--reuid=0",
+        &format!("--regid={}", node.nm_gid()),
+        "--clear-groups",
+        ENV,
+    ])
 }
 
 /// Parse a hex signal mask line value.
@@ -374,4 +392,44 @@ fn attack_closed_stdio_makes_log_lines_land_in_files() {
     victim.assert_intact(&out.describe());
     let cfg = fs::read_to_string(node.sb.config_path()).unwrap();
     assert!(!cfg.contains("main :"), "log lines in the config:\n{cfg}");
+}
+
+#[test]
+fn attack_environment_reaches_root_run_tc() {
+    // tc runs as root. The environment of a root caller in the binary's group is not cleaned by
+    // glibc (no AT_SECURE), so only the binary's fixed environment for tc keeps a preload
+    // library out of it.
+    let Some(node) = Node::new("h_env_tc") else {
+        return;
+    };
+    if !Path::new("/sbin/tc").exists() {
+        let banner = "!".repeat(100);
+        eprintln!("\n{banner}\n!!! SKIPPED attack_environment_reaches_root_run_tc: no /sbin/tc !!!\n{banner}");
+        return;
+    }
+    node.sb
+        .write_config_with(&[("feature.tc.enabled", Some("true"))]);
+    let (lib, marker) = marker_lib(&node);
+    let dir = node.sb.prefix().join("tc");
+    fs::create_dir(&dir).unwrap();
+    node.sb.chmod(&dir, 0o755);
+    let file = dir.join("read.tc");
+    common::write_file(&file, "qdisc show dev lo\n", 0o644);
+    let mut argv = root_in_nm_group(&node);
+    for (k, v) in hostile_env(&node, &lib) {
+        argv.push(format!("{k}={v}").into());
+    }
+    argv.push(node.sb.bin().into_os_string());
+    argv.extend(os(&["--tc-read-state", &s(&file)]));
+    let out = run_argv(&argv, &[]);
+    out.assert_code(0);
+    let loaded = fs::read_to_string(&marker).unwrap_or_default();
+    assert!(
+        loaded.contains("container-executor"),
+        "control: the preload did not even reach the root-run binary: {loaded:?}"
+    );
+    assert!(
+        !loaded.lines().any(|l| l.ends_with("/tc")),
+        "the planted library ran inside root's tc:\n{loaded}"
+    );
 }

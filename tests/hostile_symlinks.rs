@@ -659,3 +659,36 @@ fn attack_cgroup_control_file_instead_of_the_task_list() {
         out.assert_code(27);
     }
 }
+
+#[test]
+fn attack_tc_command_file_is_a_root_or_shared_file() {
+    // tc reads its batch file as root; the NM may only hand it a file of its own that nobody
+    // else can write. Every refusal happens before tc runs (no /sbin/tc needed).
+    let Some(node) = Node::new("h_tc_file") else {
+        return;
+    };
+    node.sb
+        .write_config_with(&[("feature.tc.enabled", Some("true"))]);
+    let victim = Victim::new(&node.sb, "tc");
+    let link = node.locals[0].join("tc-link");
+    plant_link(&node, &link, &victim.public, NM_USER);
+    let shared = node.locals[0].join("shared.tc");
+    node.nm_file(&shared, "qdisc show dev lo\n", 0o666);
+    let fifo = node.locals[0].join("tc.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    node.own(&fifo, NM_USER);
+    for file in [
+        s(&victim.secret),
+        s(&victim.public),
+        s(&link),
+        s(&shared),
+        s(&fifo),
+        "relative.tc".into(),
+    ] {
+        for mode in ["--tc-modify-state", "--tc-read-state", "--tc-read-stats"] {
+            let out = node.sb.run_as_nm(&[mode, &file]);
+            out.assert_code(28);
+            victim.assert_intact(&out.describe());
+        }
+    }
+}

@@ -248,14 +248,16 @@ int main(int argc, char **argv) {
 "#;
 
 /// A preload library whose constructor creates `MARKER` (given with -DMARKER=…) and appends the
-/// process's real and effective uid to it.
+/// process's real and effective uid, pid and executable to it.
 pub fn preload_source() -> &'static str {
     r#"
 #include <stdio.h>
 #include <unistd.h>
 __attribute__((constructor)) static void planted(void) {
+  char exe[512] = {0};
+  if (readlink("/proc/self/exe", exe, sizeof exe - 1) < 0) exe[0] = '?';
   FILE *f = fopen(MARKER, "a");
-  if (f) { fprintf(f, "ruid=%d euid=%d pid=%d\n", (int)getuid(), (int)geteuid(), (int)getpid()); fclose(f); }
+  if (f) { fprintf(f, "ruid=%d euid=%d pid=%d exe=%s\n", (int)getuid(), (int)geteuid(), (int)getpid(), exe); fclose(f); }
 }
 "#
 }
