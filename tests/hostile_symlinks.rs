@@ -581,7 +581,8 @@ struct TestCgroup {
 impl TestCgroup {
     fn new(tag: &str) -> Option<TestCgroup> {
         let name = format!("cexec-hostile-{tag}-{}", std::process::id());
-        for base in ["pids", "memory", "unified"] {
+        // v1 hierarchies, the v2 one beside them (hybrid), or a pure v2 mount.
+        for base in ["pids", "memory", "unified", ""] {
             let base = Path::new("/sys/fs/cgroup").join(base);
             if !base.is_dir() || base.is_symlink() {
                 continue;
@@ -633,6 +634,8 @@ fn attack_cgroup_control_file_instead_of_the_task_list() {
                 "memory.limit_in_bytes",
                 "memory.max",
                 "notify_on_release",
+                "cgroup.max.depth",
+                "cgroup.max.descendants",
             ]
             .contains(&n.as_ref())
         })
