@@ -14,11 +14,13 @@ use std::path::Path;
 use common::{ALICE, NM_USER};
 use hostile_support::*;
 
-/// A script/localizer body that records what it inherited into the current directory.
+/// A script/localizer body that records what it inherited into the current directory. Signal
+/// state is read by `grep` from its own `/proc/self/status` (what a program exec'd by the user's
+/// shell inherits): the shell's own status may show every signal blocked around its forks.
 const RECORD: &str = "PATH=/usr/bin:/bin\n\
     ls -l /proc/self/fd > fds.txt 2>&1\n\
     env > env.txt\n\
-    grep -E '^Sig(Ign|Blk)' /proc/$$/status > sig.txt\n\
+    grep -E '^Sig(Ign|Blk)' /proc/self/status > sig.txt\n\
     umask > umask.txt\n\
     for fd in 5 7 8 9; do cat <&$fd >> stolen.txt 2>/dev/null; echo pwned 2>/dev/null >&$fd; done\n\
     true\n";

@@ -695,3 +695,21 @@ fn attack_tc_command_file_is_a_root_or_shared_file() {
         }
     }
 }
+
+#[test]
+fn attack_container_tmp_dirs_planted_as_symlinks() {
+    // tmp, private_slash_tmp and private_var_slash_tmp are made (and chmodded) in the work dir;
+    // alice plants them in advance as links to a root dir.
+    let Some(node) = Node::new("h_sl_tmpdirs") else {
+        return;
+    };
+    let victim = Victim::new(&node.sb, "tmpdirs");
+    init(&node, &fresh_cid()).assert_code(0);
+    for name in ["tmp", "private_slash_tmp", "private_var_slash_tmp"] {
+        let c = Container::prepare(&node, ALICE, "#!/bin/sh\nexit 0\n");
+        plant_in_work_dir(&node, &c, name, &victim.dir, false);
+        let out = c.launch(&node);
+        out.assert_code(37);
+        victim.assert_intact(&out.describe());
+    }
+}

@@ -68,7 +68,18 @@ impl RootAlias {
             .map_err(|(_, e)| e)
             .unwrap();
         let out = common::output(Command::new("useradd").args([
-            "-o", "-u", "0", "-g", "0", "-M", "-N", "-s", "/bin/sh", &name,
+            "-o",
+            "-u",
+            "0",
+            "-g",
+            "0",
+            "-M",
+            "-N",
+            "-d",
+            "/nonexistent",
+            "-s",
+            "/bin/sh",
+            &name,
         ]))
         .unwrap();
         assert!(out.status.success(), "useradd -o -u 0: {out:?}");
@@ -87,7 +98,8 @@ impl Drop for RootAlias {
         let _guard = Flock::lock(lock, FlockArg::LockExclusive)
             .map_err(|(_, e)| e)
             .unwrap();
-        // -f: uid 0 always "has processes running".
+        // -f: uid 0 always "has processes running". The home is /nonexistent (nothing to
+        // remove) and the primary group is root's (not removed with the user).
         let _ = common::output(Command::new("userdel").args(["-f", &self.0]));
     }
 }
