@@ -170,6 +170,14 @@ fn attack_exec_under_a_tracer() {
         return;
     };
     let tracer = compile_c(&node.sb, "tracer", TRACER_C, &[]);
+    // Control: ptrace works here at all (a seccomp profile may forbid it).
+    let mut control = as_user_prefix(NM_USER);
+    control.extend([tracer.clone().into_os_string(), "/bin/true".into()]);
+    if run_argv(&control, &[]).code != 0 {
+        let banner = "!".repeat(100);
+        eprintln!("\n{banner}\n!!! SKIPPED attack_exec_under_a_tracer: ptrace is not permitted here !!!\n{banner}");
+        return;
+    }
     node.sb.chmod(&node.sb.config_path(), 0o444);
     let words = init_words(&node, ALICE);
     let (local, log) = node.freeze_nm_dirs();
