@@ -371,6 +371,7 @@ fn attack_config_replaced_by_a_device() {
             "{}",
             o.describe()
         );
+        o.code
     });
 }
 
