@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # A whole container lifecycle, played the way YARN's NodeManager plays it, against the real
 # setuid binary in a throw-away sandbox: install, --checksetup, initialize (localizer), launch,
-# liveness probe, SIGTERM, list, delete -- then two broken installs. Everything it creates
-# (users, group, the install prefix) is removed at the end. Needs root.
+# liveness probe, SIGTERM, list, delete -- then the same by hand with the operator commands
+# (run, signal, list, delete), caller pinning, and broken installs explained by
+# `--checksetup --verbose`. Everything it creates (users, group, the install prefix) is removed at
+# the end. Needs root.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -18,25 +20,29 @@ cargo build --release --quiet
 bin_src="$here/target/release/container-executor"
 
 tag="cedemo$$"
-group="${tag}_hadoop"; nm="${tag}_nm"; alice="${tag}_alice"
+group="${tag}_hadoop"; nm="${tag}_nm"; alice="${tag}_alice"; ops="${tag}_ops"
 prefix="/opt/$tag"
 cleanup() {
   set +e
   pkill -u "$alice" 2>/dev/null
   rm -rf "$prefix"
-  userdel "$alice" 2>/dev/null; userdel "$nm" 2>/dev/null; groupdel "$group" 2>/dev/null
+  userdel "$alice" 2>/dev/null; userdel "$ops" 2>/dev/null; userdel "$nm" 2>/dev/null
+  groupdel "$group" 2>/dev/null
 }
 trap cleanup EXIT
 
 groupadd "$group"
 useradd -M -N -g "$group" -s /bin/sh "$nm"
 useradd -M -U -s /bin/sh "$alice"
+# A second member of the NodeManager group (an operator account): pinning keeps it out.
+useradd -M -U -G "$group" -s /bin/sh "$ops"
 
 install -d -m 0755 -o root -g root "$prefix" "$prefix/bin" "$prefix/etc" "$prefix/etc/hadoop"
 install -m 6050 -o root -g "$group" "$bin_src" "$prefix/bin/container-executor"
 cfg="$prefix/etc/hadoop/container-executor.cfg"
 cat > "$cfg" <<CFG
 yarn.nodemanager.linux-container-executor.group=$group
+yarn.nodemanager.linux-container-executor.nm-user=$nm
 banned.users=yarn,mapred,hdfs,bin
 min.user.id=1000
 CFG
@@ -67,8 +73,10 @@ cid=container_1700000000000_0001_01_000002
 priv="$L1/nmPrivate/$app/$cid"
 install -d -m 0700 -o "$nm" -g "$group" "$L1/nmPrivate/$app" "$priv"
 
-step "checksetup on a good install (the NodeManager runs this at start-up)"
+step "checksetup on a good install (the NodeManager runs this at start-up: silent, exit 0)"
 as_nm --checksetup
+step "the same, explained (what an operator sees on a terminal, or with --verbose)"
+as_nm --checksetup --verbose --local-dir "$L1" --local-dir "$L2" --log-dir "$G1"
 
 step "initialize (command 0): user, app and log dirs; the localizer runs as $alice in the app dir"
 echo "secret-tokens" > "$priv/$cid.tokens"; chown "$nm:$group" "$priv/$cid.tokens"; chmod 0600 "$priv/$cid.tokens"
@@ -112,11 +120,36 @@ as_nm "$alice" "$alice" 3 "$L2/usercache/$alice/appcache/$app"
 as_nm "$alice" "$alice" 3 "" "$G1/$app"   # empty sub-path: the final rmdir runs as the NM
 ls -la "$L2/usercache/$alice/appcache" "$G1"
 
-step "a broken install: config group-writable -> 24"
-chmod 0460 "$cfg"; as_nm --checksetup; chmod 0400 "$cfg"
+step "the same lifecycle by hand: the operator's run (initialize + launch + wait, each step shown)"
+cat > "$prefix/job.sh" <<'SCRIPT'
+#!/bin/sh
+echo "job: running as $(id -un) in $PWD"
+ls
+exit 0
+SCRIPT
+chown "$nm:$group" "$prefix/job.sh"; chmod 0750 "$prefix/job.sh"
+as_nm run --user "$alice" --script "$prefix/job.sh" --local-dir "$L1" --local-dir "$L2" --log-dir "$G1"
+app2=$(ls "$L1/usercache/$alice/appcache" | head -1)
+step "operator list and delete of that application ($app2)"
+as_nm list --user "$alice" --dir "$L1/usercache/$alice/appcache/$app2"
+as_nm delete --user "$alice" --path "$L1/usercache/$alice/appcache/$app2"
+as_nm delete --user "$alice" --path "$L2/usercache/$alice/appcache/$app2"
+as_nm delete --user "$alice" --base-dir "$G1/$app2"
+step "operator signal: a liveness probe of a process group that is gone -> 9"
+as_nm signal --user "$alice" --pid "$pid" --signal 0
+
+step "caller pinning: $ops is in $group but the config pins $nm -> 22"
+set +e
+setpriv --reuid="$ops" --regid="$ops" --init-groups env -i "$CE" --checksetup
+echo "-- exit code $?"
+set -e
+
+step "a broken install: config group-writable -> 24 (the report names the fault and the fix)"
+chmod 0460 "$cfg"; as_nm --checksetup; as_nm --checksetup --verbose | grep -A3 'FAIL'; chmod 0400 "$cfg"
 step "a broken install: binary without setgid (mode 4050) -> 22"
-chmod 4050 "$CE"; as_nm --checksetup; chmod 6050 "$CE"
+chmod 4050 "$CE"; as_nm --checksetup; as_nm --checksetup --verbose | grep -A4 'FAIL'; chmod 6050 "$CE"
 step "a refused user: root -> 255"
 as_nm root root 2 1 0
+as_nm run --user root --script "$prefix/job.sh" --local-dir "$L1" --log-dir "$G1"
 
 echo; echo "== done; removing the sandbox"

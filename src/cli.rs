@@ -38,7 +38,7 @@ pub enum Request {
     },
     Module {
         module: DeviceModule,
-        args: Vec<OsString>,
+        args: ModuleArgs,
     },
     /// Docker and runC modes pass their gate but are not built into this binary.
     Unsupported {
@@ -68,6 +68,64 @@ impl DeviceModule {
             DeviceModule::Fpga => "fpga",
             DeviceModule::Devices => "devices",
         }
+    }
+
+    /// The long option naming the devices to deny (Hadoop's `excluded_*`).
+    fn excluded_option(self) -> &'static str {
+        match self {
+            DeviceModule::Gpu => "excluded_gpus",
+            DeviceModule::Fpga => "excluded_fpgas",
+            DeviceModule::Devices => "excluded_devices",
+        }
+    }
+}
+
+/// Hadoop's limit on a module's `--container_id` (its buffer is 128 bytes, NUL included).
+pub const MAX_MODULE_CONTAINER_ID_LEN: usize = 127;
+
+/// A device module's options, validated (`protocol.md` §7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleArgs {
+    pub container_id: String,
+    /// None when the excluded list was not given (Hadoop then skips the cgroup call, exit 0).
+    pub excluded: Option<Excluded>,
+    /// `--allowed_devices` of the devices module.
+    pub allowed: Vec<DeviceNumber>,
+}
+
+/// The devices to deny: minor numbers (gpu, fpga) or whole device rules (devices).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Excluded {
+    Minors(Vec<u32>),
+    Rules(Vec<DeviceRule>),
+}
+
+/// `major:minor`, each a number or `*` (None).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceNumber {
+    pub major: Option<u32>,
+    pub minor: Option<u32>,
+}
+
+impl std::fmt::Display for DeviceNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let part = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());
+        write!(f, "{}:{}", part(self.major), part(self.minor))
+    }
+}
+
+/// One `devices.deny` rule given as `<type>-<major>:<minor>-<access>` (`c-195:0-rwm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceRule {
+    pub kind: char,
+    pub number: DeviceNumber,
+    pub access: &'static str,
+}
+
+impl std::fmt::Display for DeviceRule {
+    /// The line written to `devices.deny` (Hadoop replaces the dashes by spaces).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.kind, self.number, self.access)
     }
 }
 
@@ -233,7 +291,200 @@ fn module(module: DeviceModule, args: &[OsString], config: &Config) -> Result<Re
     }
     Ok(Request::Module {
         module,
-        args: args[2..].to_vec(),
+        args: parse_module_args(module, args)?,
+    })
+}
+
+/// Hadoop reads a module's options with `getopt_long` (optstring `e:c:`, devices `e:a:c:`): long
+/// options `--name value` or `--name=value` (a unique prefix is enough), short `-e value` or
+/// `-evalue`, `--` ends the options, other words are ignored. Every option needs its argument.
+/// Each failure is 1, in argv order, as in Hadoop. Stricter than Hadoop: the numbers and device
+/// rules are checked here (no sign, no junk, no overflow), and a container id must fit Hadoop's
+/// 128-byte buffer.
+pub fn parse_module_args(module: DeviceModule, args: &[OsString]) -> Result<ModuleArgs> {
+    let name = module.section();
+    let mut longs = vec![(module.excluded_option(), 'e'), ("container_id", 'c')];
+    if module == DeviceModule::Devices {
+        longs.push(("allowed_devices", 'a'));
+    }
+    let unknown = |shown: String, index: usize| {
+        Error::BadArgument(format!(
+            "{}: {shown}\nUnknown option in {name} command character 63 ?, optionindex = {index}",
+            args[1].to_string_lossy()
+        ))
+    };
+    let mut container_id: Option<String> = None;
+    let mut excluded = None;
+    let mut allowed = Vec::new();
+    let mut i = 2;
+    while i < args.len() {
+        let word = args[i].as_bytes();
+        i += 1;
+        let (letter, inline): (char, Option<&[u8]>) = if word == b"--" {
+            break;
+        } else if let Some(long) = word.strip_prefix(b"--") {
+            let (key, value) = match long.iter().position(|&b| b == b'=') {
+                Some(eq) => (&long[..eq], Some(&long[eq + 1..])),
+                None => (long, None),
+            };
+            let exact = longs.iter().find(|(n, _)| n.as_bytes() == key);
+            let prefixed: Vec<_> = longs
+                .iter()
+                .filter(|(n, _)| n.as_bytes().starts_with(key))
+                .collect();
+            match (exact, prefixed.as_slice()) {
+                (Some((_, l)), _) | (None, [(_, l)]) => (*l, value),
+                _ => {
+                    let text = OsStr::from_bytes(word).to_string_lossy();
+                    return Err(unknown(format!("unrecognized option '{text}'"), i));
+                }
+            }
+        } else if word.len() > 1 && word[0] == b'-' {
+            let letter = word[1] as char;
+            if !longs.iter().any(|(_, l)| *l == letter) {
+                return Err(unknown(format!("invalid option -- '{letter}'"), i));
+            }
+            let rest = &word[2..];
+            (letter, (!rest.is_empty()).then_some(rest))
+        } else {
+            continue;
+        };
+        let value: OsString = match inline {
+            Some(v) => OsStr::from_bytes(v).to_os_string(),
+            None => match args.get(i) {
+                Some(v) => {
+                    i += 1;
+                    v.clone()
+                }
+                None => {
+                    let text = OsStr::from_bytes(word).to_string_lossy();
+                    return Err(unknown(format!("option '{text}' requires an argument"), i));
+                }
+            },
+        };
+        let shown = value.to_string_lossy().into_owned();
+        match letter {
+            'c' => {
+                let id = value
+                    .to_str()
+                    .filter(|id| {
+                        id.len() <= MAX_MODULE_CONTAINER_ID_LEN && ids::is_valid_container_id(id)
+                    })
+                    .ok_or_else(|| {
+                        Error::BadArgument(format!("Specified container_id={shown} is invalid"))
+                    })?;
+                container_id = Some(id.to_string());
+            }
+            'e' if module == DeviceModule::Devices => {
+                let rules = value
+                    .to_str()
+                    .and_then(|v| split_tokens(v).map(parse_device_rule).collect())
+                    .ok_or_else(|| {
+                        Error::BadArgument(format!(
+                            "Failed to get devices from command line, value={shown}"
+                        ))
+                    })?;
+                excluded = Some(Excluded::Rules(rules));
+            }
+            'e' => {
+                let minors = value
+                    .to_str()
+                    .and_then(|v| split_tokens(v).map(parse_device_count).collect())
+                    .ok_or_else(|| {
+                        Error::BadArgument(format!(
+                            "Failed to get minor devices number from command line, value={shown}"
+                        ))
+                    })?;
+                excluded = Some(Excluded::Minors(minors));
+            }
+            _ => {
+                allowed = value
+                    .to_str()
+                    .and_then(|v| split_tokens(v).map(parse_device_number).collect())
+                    .ok_or_else(|| {
+                        Error::BadArgument(format!(
+                            "Failed to get allowed devices from command line, value={shown}"
+                        ))
+                    })?;
+            }
+        }
+    }
+    let Some(container_id) = container_id else {
+        return Err(Error::BadArgument(format!(
+            "[handle_{name}_request] --container_id must be specified."
+        )));
+    };
+    Ok(ModuleArgs {
+        container_id,
+        excluded,
+        allowed,
+    })
+}
+
+/// `strtok(value, ",")`: empty elements are skipped.
+pub fn split_tokens(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').filter(|t| !t.is_empty())
+}
+
+/// A device number as Hadoop's `strtol(.., 0)` spells it (decimal, `0x` hex, leading-`0` octal),
+/// but strictly: no sign, no blanks, no trailing junk, and it must fit Hadoop's `int`.
+pub fn parse_device_count(text: &str) -> Option<u32> {
+    let (digits, radix) =
+        if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            (hex, 16)
+        } else if text.len() > 1 && text.starts_with('0') {
+            (&text[1..], 8)
+        } else {
+            (text, 10)
+        };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u32::from_str_radix(digits, radix)
+        .ok()
+        .filter(|n| i32::try_from(*n).is_ok())
+}
+
+/// `major:minor`, each plain decimal (fitting an `int`) or `*`.
+pub fn parse_device_number(text: &str) -> Option<DeviceNumber> {
+    let part = |p: &str| -> Option<Option<u32>> {
+        if p == "*" {
+            return Some(None);
+        }
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        p.parse::<u32>()
+            .ok()
+            .filter(|n| i32::try_from(*n).is_ok())
+            .map(Some)
+    };
+    let (major, minor) = text.split_once(':')?;
+    Some(DeviceNumber {
+        major: part(major)?,
+        minor: part(minor)?,
+    })
+}
+
+/// `<a|b|c>-<major>:<minor>-<access>`, access a non-empty ordered subset of `rwm`.
+pub fn parse_device_rule(text: &str) -> Option<DeviceRule> {
+    let mut parts = text.split('-');
+    let (kind, number, access) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let kind = match kind {
+        "a" => 'a',
+        "b" => 'b',
+        "c" => 'c',
+        _ => return None,
+    };
+    const ACCESS: [&str; 7] = ["rwm", "rw", "rm", "wm", "r", "w", "m"];
+    let access = ACCESS.iter().copied().find(|a| *a == access)?;
+    Some(DeviceRule {
+        kind,
+        number: parse_device_number(number)?,
+        access,
     })
 }
 
@@ -453,7 +704,7 @@ fn atoi(arg: &OsStr) -> i64 {
 }
 
 /// A whole decimal integer: optional sign, digits, nothing else, no overflow.
-fn parse_whole_i64(arg: &OsStr) -> Option<i64> {
+pub(crate) fn parse_whole_i64(arg: &OsStr) -> Option<i64> {
     let text = arg.to_str()?;
     let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -646,6 +897,23 @@ mod tests {
                 command_file: "/f".into()
             }
         );
+        let terminal = "feature.terminal.enabled=true\n";
+        assert_eq!(code(&["--exec-container"], terminal), 1);
+        assert_eq!(code(&["--exec-container", "a", "b"], terminal), 1);
+        assert_eq!(
+            parse_words(&["--exec-container", "/f.cmd"], terminal).unwrap(),
+            Request::ExecContainer {
+                command_file: "/f.cmd".into()
+            }
+        );
+        // Hadoop's mount-cgroups gate: exactly the feature key (no [DISABLED] marker in usage).
+        assert_eq!(
+            code(
+                &["--mount-cgroups", "h", "cpu=/c"],
+                "feature.mount-cgroup.enabled=0\n"
+            ),
+            32
+        );
         let docker = "feature.docker.enabled=true\n";
         assert_eq!(code(&["--remove-docker-container"], docker), 1);
         assert_eq!(code(&["--inspect-docker-container", "c"], docker), 1);
@@ -672,7 +940,7 @@ mod tests {
             -1
         );
         let r = parse_words(
-            &["--module-devices", "--container_id", "c"],
+            &["--module-devices", "--container_id", CID],
             "[devices]\nmodule.enabled=true\n",
         )
         .unwrap();
@@ -680,8 +948,193 @@ mod tests {
             r,
             Request::Module {
                 module: DeviceModule::Devices,
-                args: vec!["--container_id".into(), "c".into()]
+                args: ModuleArgs {
+                    container_id: CID.into(),
+                    excluded: None,
+                    allowed: vec![],
+                }
             }
+        );
+    }
+
+    const CID: &str = "container_1_0001_01_000002";
+    const GPU: &str = "[gpu]\nmodule.enabled=true\n";
+    const DEV: &str = "[devices]\nmodule.enabled=true\n";
+
+    fn module_args(words: &[&str], extra: &str) -> ModuleArgs {
+        match parse_words(words, extra).unwrap() {
+            Request::Module { args, .. } => args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn module_options_like_getopt_long() {
+        let a = module_args(
+            &[
+                "--module-gpu",
+                "--excluded_gpus",
+                "0,1,0x1f,017",
+                "--container_id",
+                CID,
+            ],
+            GPU,
+        );
+        assert_eq!(a.container_id, CID);
+        assert_eq!(a.excluded, Some(Excluded::Minors(vec![0, 1, 31, 15])));
+        // --name=value, unique prefixes, short options, ignored words, `--` ends options.
+        let a = module_args(
+            &[
+                "--module-gpu",
+                "x",
+                "--excl=2,,3",
+                "-c",
+                CID,
+                "--",
+                "--bogus",
+            ],
+            GPU,
+        );
+        assert_eq!(a.excluded, Some(Excluded::Minors(vec![2, 3])));
+        let a = module_args(
+            &["--module-gpu", "-e4", &format!("--container_id={CID}")],
+            GPU,
+        );
+        assert_eq!(a.excluded, Some(Excluded::Minors(vec![4])));
+        let a = module_args(&["--module-gpu", "--container_id", CID], GPU);
+        assert_eq!(a.excluded, None);
+        let a = module_args(
+            &[
+                "--module-devices",
+                "--excluded_devices",
+                "c-195:0-rwm,b-8:*-r",
+                "--allowed_devices",
+                "8:32",
+                "--container_id",
+                CID,
+            ],
+            DEV,
+        );
+        let Some(Excluded::Rules(rules)) = a.excluded else {
+            panic!()
+        };
+        assert_eq!(rules[0].to_string(), "c 195:0 rwm");
+        assert_eq!(rules[1].to_string(), "b 8:* r");
+        assert_eq!(a.allowed[0].to_string(), "8:32");
+    }
+
+    #[test]
+    fn module_bad_options_are_1() {
+        for bad in [
+            vec![
+                "--module-gpu",
+                "--excluded_gpus",
+                "-1",
+                "--container_id",
+                CID,
+            ],
+            vec![
+                "--module-gpu",
+                "--excluded_gpus",
+                "1x",
+                "--container_id",
+                CID,
+            ],
+            vec![
+                "--module-gpu",
+                "--excluded_gpus",
+                " 1",
+                "--container_id",
+                CID,
+            ],
+            vec![
+                "--module-gpu",
+                "--excluded_gpus",
+                "+1",
+                "--container_id",
+                CID,
+            ],
+            vec![
+                "--module-gpu",
+                "--excluded_gpus",
+                "2147483648",
+                "--container_id",
+                CID,
+            ],
+            vec![
+                "--module-gpu",
+                "--excluded_gpus",
+                "99999999999999999999",
+                "--container_id",
+                CID,
+            ],
+            vec![
+                "--module-gpu",
+                "--excluded_gpus",
+                "0x",
+                "--container_id",
+                CID,
+            ],
+            vec![
+                "--module-gpu",
+                "--excluded_gpus",
+                "08",
+                "--container_id",
+                CID,
+            ],
+            vec!["--module-gpu", "--bogus", "1", "--container_id", CID],
+            vec!["--module-gpu", "-x", "--container_id", CID],
+            vec!["--module-gpu", "--container_id"],
+            vec!["--module-gpu", "--excluded_gpus", "1"],
+            vec!["--module-gpu", "--container_id", "container_1_2_../x"],
+            vec![
+                "--module-gpu",
+                "--allowed_devices",
+                "1:2",
+                "--container_id",
+                CID,
+            ],
+        ] {
+            assert_eq!(code(&bad, GPU), 1, "{bad:?}");
+        }
+        let long_id = format!("container_1_2_3_{}", "4".repeat(120));
+        assert_eq!(code(&["--module-gpu", "--container_id", &long_id], GPU), 1);
+        for bad in [
+            "c-1:2",
+            "x-1:2-rwm",
+            "c-1:2-rwx",
+            "c-1-2-rwm",
+            "c--1:2-rwm",
+            "c-1:2-rwm-",
+            "c 1:2 rwm",
+        ] {
+            assert_eq!(
+                code(
+                    &[
+                        "--module-devices",
+                        "--excluded_devices",
+                        bad,
+                        "--container_id",
+                        CID
+                    ],
+                    DEV
+                ),
+                1,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            code(
+                &[
+                    "--module-devices",
+                    "--allowed_devices",
+                    "8:-1",
+                    "--container_id",
+                    CID
+                ],
+                DEV
+            ),
+            1
         );
     }
 

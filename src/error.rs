@@ -3,7 +3,20 @@
 //! process at once (setup and parser failures) or through the final
 //! `Nonzero exit code=<n>, error message='<text>'` line.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use thiserror::Error;
+
+/// Set when an argument of this invocation holds a newline (see [`Error::message_lines`]).
+static ARGUMENTS_HOLD_NEWLINE: AtomicBool = AtomicBool::new(false);
+
+/// Look at argv once, before anything can fail: whether messages may be split into lines.
+pub fn note_arguments(args: &[OsString]) {
+    let newline = args.iter().any(|a| a.as_bytes().contains(&b'\n'));
+    ARGUMENTS_HOLD_NEWLINE.store(newline, Ordering::Relaxed);
+}
 
 /// Hadoop's numeric result codes (`CE/impl/util.h`). `Unknown` is the `-1` that many C paths
 /// return; the kernel turns it into exit status 255.
@@ -148,6 +161,10 @@ pub enum Error {
     UserRejected(String),
     #[error("{0}")]
     NmInputUnreadable(String),
+    /// The operator CLI or the explaining `--checksetup`: a directory given as an NM local/log
+    /// root is not owned by the NodeManager user, or its parents are writable by others.
+    #[error("{0}")]
+    NotNmRoot(String),
     #[error("{0}")]
     SetuidFailed(String),
     #[error("{0}")]
@@ -184,6 +201,12 @@ pub enum Error {
     KeystoreCopy(String),
     #[error("{0}")]
     TruststoreCopy(String),
+    /// exec-container: the terminal could not be made or relayed (Hadoop's DOCKER_EXEC_FAILED).
+    #[error("{0}")]
+    ExecFailed(String),
+    /// exec-container: the command file can't be used (Hadoop's INVALID_DOCKER_COMMAND_FILE).
+    #[error("{0}")]
+    InvalidCommandFile(String),
     /// Any failure Hadoop reports as -1 (status 255, "Unknown error code").
     #[error("{0}")]
     Failed(String),
@@ -205,7 +228,7 @@ impl Error {
             Config(_) => Code::InvalidConfigFile,
             BinaryPermissions(_) | CallerNotAllowed(_) => Code::InvalidContainerExecPermissions,
             UserRejected(_) | Failed(_) | NotSupported(_) => Code::Unknown,
-            NmInputUnreadable(_) => Code::InvalidNmRootDirs,
+            NmInputUnreadable(_) | NotNmRoot(_) => Code::InvalidNmRootDirs,
             SetuidFailed(_) => Code::SetuidOperFailed,
             ScriptExec(_) => Code::UnableToExecuteContainerScript,
             SignalFailed(_) => Code::UnableToSignalContainer,
@@ -224,6 +247,8 @@ impl Error {
             TmpDirs(_) => Code::CouldNotCreateTmpDirectories,
             KeystoreCopy(_) => Code::CouldNotCreateKeystoreCopy,
             TruststoreCopy(_) => Code::CouldNotCreateTruststoreCopy,
+            ExecFailed(_) => Code::DockerExecFailed,
+            InvalidCommandFile(_) => Code::InvalidDockerCommandFile,
         }
     }
 
@@ -240,20 +265,21 @@ impl Error {
         )
     }
 
-    /// The message as the lines to print (none for an empty one). Only the user policy's
-    /// messages, whose caller-given parts are escaped when they are built, are made of several
-    /// lines; anywhere else a newline came from caller input (an id, a path) and stays inside
-    /// its one line, escaped by `out`, so it cannot forge a line of its own.
+    /// The message as the lines to print (none for an empty one). Several messages are made of
+    /// two lines, as in Hadoop; but messages also echo ids and paths from argv, and a newline in
+    /// one of those would print a line of the caller's choosing. So once any argument holds a
+    /// newline ([`note_arguments`]), every message stays one line, its newlines escaped by `out`.
     pub fn message_lines(&self) -> Vec<String> {
         let text = self.to_string();
-        match self {
-            Error::UserRejected(_) => text
-                .split('\n')
+        if text.is_empty() {
+            Vec::new()
+        } else if ARGUMENTS_HOLD_NEWLINE.load(Ordering::Relaxed) {
+            vec![text]
+        } else {
+            text.split('\n')
                 .filter(|l| !l.is_empty())
                 .map(str::to_string)
-                .collect(),
-            _ if text.is_empty() => Vec::new(),
-            _ => vec![text],
+                .collect()
         }
     }
 
@@ -299,13 +325,16 @@ mod tests {
     }
 
     #[test]
-    fn only_user_policy_messages_span_lines() {
+    fn a_newline_in_an_argument_keeps_every_message_on_one_line() {
+        let two = Error::UserRejected("Can't get user information u - e\nUser u not found".into());
         let forged = Error::InvalidContainerId("Invalid container id x\nmain : forged".into());
-        assert_eq!(forged.message_lines().len(), 1);
-        let policy =
-            Error::UserRejected("Can't get user information u - e\nUser u not found".into());
-        assert_eq!(policy.message_lines().len(), 2);
+        note_arguments(&["ce".into(), "x".into()]);
+        assert_eq!(two.message_lines().len(), 2);
         assert!(Error::Usage.message_lines().is_empty());
+        note_arguments(&["ce".into(), "x\nmain : forged".into()]);
+        assert_eq!(forged.message_lines().len(), 1);
+        assert_eq!(two.message_lines().len(), 1);
+        note_arguments(&[]);
     }
 
     #[test]

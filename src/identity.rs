@@ -166,6 +166,31 @@ pub fn drop_to_user_permanently(user: &ValidatedUser) -> Result<()> {
     prove_dropped(user, &groups)
 }
 
+/// Become the NodeManager for good (real, effective and saved ids; no supplementary groups):
+/// for a process that has no further use for root, such as exec-container's relay.
+pub fn drop_to_nm_permanently(nm: NmIdentity) -> Result<()> {
+    let fail = |what: &str, e: Errno| Error::SetuidFailed(format!("{what} failed - {}", e.desc()));
+    setresuid(
+        Uid::from_raw(u32::MAX),
+        Uid::from_raw(0),
+        Uid::from_raw(u32::MAX),
+    )
+    .map_err(|e| fail("Regaining root", e))?;
+    setgroups(&[]).map_err(|e| fail("Clearing supplementary groups", e))?;
+    setresgid(nm.gid, nm.gid, nm.gid).map_err(|e| fail("Setting the group id", e))?;
+    setresuid(nm.uid, nm.uid, nm.uid).map_err(|e| fail("Setting the user id", e))?;
+    let u = getresuid().map_err(|e| fail("Reading the user ids", e))?;
+    if [u.real, u.effective, u.saved] != [nm.uid; 3]
+        || (!nm.uid.is_root()
+            && setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).is_ok())
+    {
+        return Err(Error::SetuidFailed(
+            "Privilege drop to the NodeManager not complete".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn clear_capability_sets() -> std::result::Result<(), caps::errors::CapsError> {
     caps::clear(None, CapSet::Ambient)?;
     for cap in caps::read(None, CapSet::Bounding)? {

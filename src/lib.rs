@@ -5,14 +5,17 @@
 //! argv → setup checks (config, binary, caller) → argv parsed against the config →
 //! the command (user policy, identities, filesystem work) → one exit code.
 
+pub mod checksetup;
 pub mod cli;
 pub mod config;
+pub mod elf;
 pub mod error;
 pub mod fs;
 pub mod help;
 pub mod identity;
 pub mod ids;
 pub mod layout;
+pub mod operator;
 pub mod ops;
 pub mod out;
 pub mod process;
@@ -27,9 +30,18 @@ use error::{hadoop_text, Error, Stream};
 /// Run one invocation and return the status the process exits with (Hadoop's `int`, which the
 /// kernel truncates to 8 bits: -1 is seen as 255).
 pub fn run(args: &[OsString]) -> i32 {
+    error::note_arguments(args);
     if let Some(request) = cli::human_request(args) {
         help::print(request);
         return 0;
+    }
+    // Operator subcommands and the explaining --checksetup: never a NodeManager argv (see
+    // operator::is_operator_argv and checksetup::wants_report).
+    if operator::is_operator_argv(args) {
+        return operator::run(args);
+    }
+    if checksetup::wants_report(args) {
+        return checksetup::run(args);
     }
     let setup = match setup::run_setup_checks() {
         Ok(setup) => setup,
@@ -39,7 +51,11 @@ pub fn run(args: &[OsString]) -> i32 {
         Ok(request) => request,
         Err(e) => return report_error(&e, Some(&setup.config)),
     };
+    // exec-container passes the program's status through and, like Hadoop's relay (which ends
+    // with a direct `exit`), prints no final line for it.
+    let passthrough = matches!(request, cli::Request::ExecContainer { .. });
     match ops::execute(&setup, request) {
+        Ok(status) if passthrough => status,
         Ok(status) => finish(status),
         Err(e) => report_error(&e, Some(&setup.config)),
     }
@@ -47,14 +63,14 @@ pub fn run(args: &[OsString]) -> i32 {
 
 /// A status from a command that ran (a launch passes the container's status through): non-zero
 /// gets Hadoop's final line.
-fn finish(status: i32) -> i32 {
+pub(crate) fn finish(status: i32) -> i32 {
     if status != 0 {
         final_line(status);
     }
     status
 }
 
-fn report_error(e: &Error, config: Option<&config::Config>) -> i32 {
+pub(crate) fn report_error(e: &Error, config: Option<&config::Config>) -> i32 {
     for line in e.message_lines() {
         match e.stream() {
             Stream::Log => out::log(&line),

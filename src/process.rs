@@ -15,6 +15,8 @@ use crate::sys;
 pub const OWN_UMASK: u32 = 0o027;
 
 static CALLER_UMASK: OnceLock<u32> = OnceLock::new();
+/// The caller's working directory (getcwd, not `$PWD`), for the operator CLI's relative paths.
+static CALLER_CWD: OnceLock<Option<std::path::PathBuf>> = OnceLock::new();
 
 /// Run first thing in `main`. Failures here are not fatal by themselves (each is a hardening
 /// step whose absence leaves Hadoop's behaviour), except that we never continue dumpable.
@@ -27,7 +29,10 @@ pub fn harden_at_start() {
     // No core dump and no ptrace attach while we hold root's ids.
     let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
     let _ = nix::sys::prctl::set_dumpable(false);
-    // Relative paths must not depend on where the caller stood.
+    // Relative paths must not depend on where the caller stood (only the operator CLI resolves
+    // its own relative arguments against the directory remembered here, opening them as the
+    // caller).
+    let _ = CALLER_CWD.set(nix::unistd::getcwd().ok());
     let _ = nix::unistd::chdir("/");
     let old = umask(Mode::from_bits_truncate(OWN_UMASK));
     let _ = CALLER_UMASK.set(old.bits());
@@ -36,6 +41,11 @@ pub fn harden_at_start() {
 /// The umask the caller gave us (the NodeManager's), which the localizer inherits in Hadoop.
 pub fn caller_umask() -> u32 {
     CALLER_UMASK.get().copied().unwrap_or(0o022)
+}
+
+/// Where the caller stood when it started us, if the kernel could tell.
+pub fn caller_cwd() -> Option<&'static std::path::Path> {
+    CALLER_CWD.get().and_then(|p| p.as_deref())
 }
 
 /// Before exec'ing user code: every signal back to its default disposition and nothing blocked,

@@ -65,6 +65,8 @@ pub fn run_setup_checks() -> Result<Setup> {
     check_binary(nm_gid)?;
     check_running_as_root(&caller)?;
     check_caller(&caller, &nm_group, nm_gid)?;
+    let pinned = pinned_nm_user(&config, &nm_group, nm_gid)?;
+    check_pinned_caller(&caller, pinned.as_ref())?;
     Ok(Setup {
         config,
         config_path,
@@ -318,6 +320,60 @@ pub fn check_caller(caller: &Caller, nm_group: &str, nm_gid: Gid) -> Result<()> 
     )))
 }
 
+/// Beyond Hadoop: the optional top-level key that pins the one account allowed to call us.
+pub const NM_USER_KEY: &str = "yarn.nodemanager.linux-container-executor.nm-user";
+
+/// The account named by [`NM_USER_KEY`], if the key is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedUser {
+    pub name: String,
+    pub uid: Uid,
+}
+
+/// Read and vet [`NM_USER_KEY`]: unset is `None`; set, it must name an existing account that is
+/// in the NodeManager group (primary or supplementary), or the configuration is invalid (24) for
+/// every caller, root included: a pin that nobody can satisfy is a broken install, not a lock.
+pub fn pinned_nm_user(config: &Config, nm_group: &str, nm_gid: Gid) -> Result<Option<PinnedUser>> {
+    let Some(name) = config.get("", NM_USER_KEY) else {
+        return Ok(None);
+    };
+    let bad = |why: String| Error::Config(format!("Invalid value for {NM_USER_KEY}: {why}."));
+    let entry = match crate::users::lookup_user(name) {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return Err(bad(format!("user '{name}' does not exist"))),
+        Err(e) => return Err(bad(format!("cannot look up user '{name}' - {e}"))),
+    };
+    let in_group = entry.gid == nm_gid.as_raw()
+        || std::ffi::CString::new(name)
+            .ok()
+            .and_then(|c| nix::unistd::getgrouplist(&c, Gid::from_raw(entry.gid)).ok())
+            .is_some_and(|groups| groups.contains(&nm_gid));
+    if !in_group {
+        return Err(bad(format!(
+            "user '{name}' is not a member of the NodeManager group {nm_group}"
+        )));
+    }
+    Ok(Some(PinnedUser {
+        name: entry.name,
+        uid: Uid::from_raw(entry.uid),
+    }))
+}
+
+/// Beyond Hadoop: with [`NM_USER_KEY`] set, only that account (and root) may call us; any other
+/// member of the NodeManager group is refused before anything happens (22, like
+/// [`check_caller`]).
+pub fn check_pinned_caller(caller: &Caller, pinned: Option<&PinnedUser>) -> Result<()> {
+    match pinned {
+        Some(pin) if !caller.uid.is_root() && caller.uid != pin.uid => {
+            Err(Error::CallerNotAllowed(format!(
+                "Caller uid {} is not the NodeManager user {} ({NM_USER_KEY}); refusing to run.",
+                caller.uid, pin.name
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// nix 0.29 returns raw descriptors from open/openat; own them at once so they are closed.
 fn owned(fd: std::os::fd::RawFd) -> OwnedFd {
     crate::sys::own_fd(fd)
@@ -376,6 +432,53 @@ mod tests {
         let err = check_caller(&c(1001, 100, vec![7]), "hadoop", nm).unwrap_err();
         assert_eq!(err.code().number(), 22);
         assert!(err.exits_at_once());
+    }
+
+    #[test]
+    fn pinned_caller_rule() {
+        let c = |uid| Caller {
+            uid: Uid::from_raw(uid),
+            gid: Gid::from_raw(500),
+            groups: vec![],
+        };
+        let pin = PinnedUser {
+            name: "yarn".into(),
+            uid: Uid::from_raw(1001),
+        };
+        assert!(check_pinned_caller(&c(1001), Some(&pin)).is_ok());
+        assert!(check_pinned_caller(&c(0), Some(&pin)).is_ok());
+        assert!(check_pinned_caller(&c(1002), None).is_ok());
+        let err = check_pinned_caller(&c(1002), Some(&pin)).unwrap_err();
+        assert_eq!(err.code().number(), 22);
+        assert!(err.exits_at_once());
+        assert!(err.to_string().contains("not the NodeManager user yarn"));
+    }
+
+    #[test]
+    fn pin_naming_unknown_user_is_invalid_config() {
+        let cfg = Config::parse(
+            format!("{NM_USER_KEY}=no_such_user_cexec_x\n").as_bytes(),
+            "test.cfg",
+        )
+        .unwrap();
+        let err = pinned_nm_user(&cfg, "hadoop", Gid::from_raw(4242)).unwrap_err();
+        assert_eq!(err.code().number(), 24);
+        assert!(err.to_string().contains("does not exist"));
+        // root exists but is (normally) not in a group with gid 4242.
+        let cfg = Config::parse(format!("{NM_USER_KEY}=root\n").as_bytes(), "t").unwrap();
+        let err = pinned_nm_user(&cfg, "hadoop", Gid::from_raw(4242)).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("not a member of the NodeManager group hadoop"));
+        let pin = pinned_nm_user(&cfg, "root", Gid::from_raw(0))
+            .unwrap()
+            .unwrap();
+        assert_eq!(pin.uid, Uid::from_raw(0));
+        let cfg = Config::parse(b"a=b\n", "t").unwrap();
+        assert_eq!(
+            pinned_nm_user(&cfg, "hadoop", Gid::from_raw(0)).unwrap(),
+            None
+        );
     }
 
     #[test]

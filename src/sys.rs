@@ -84,3 +84,17 @@ pub fn kill_raw(pid: i32, signal: i32) -> Result<(), Errno> {
         Err(Errno::last())
     }
 }
+
+/// Make the terminal open on `fd` the calling process's controlling terminal (`TIOCSCTTY`).
+/// The caller must be a session leader without one (just after `setsid`).
+pub fn set_controlling_tty(fd: std::os::fd::BorrowedFd<'_>) -> Result<(), Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal a terminal another session
+    // owns), not a pointer; the descriptor is borrowed, so it is open for the whole call.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0 as libc::c_int) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last())
+    }
+}

@@ -4,24 +4,39 @@
 mod common;
 
 use std::os::unix::fs::chown;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{write_file, Sandbox, NM_GROUP, NM_USER};
+use common::{write_file, Sandbox, ALICE, NM_GROUP, NM_USER};
 
-/// Run the binary as the NM user inside a fresh network namespace; (code, stdout, stderr).
+/// The device the tests create in each fresh network namespace.
+const DEV: &str = "cexec0";
+
+/// Shell prelude run as root inside the new namespace: make `cexec0` (a dummy device, or one end
+/// of a veth pair where the kernel has no dummy driver) and bring it up; 97 if impossible.
+fn netns_prelude() -> String {
+    format!(
+        "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n\
+         {{ ip link add {DEV} type dummy || ip link add {DEV} type veth peer name {DEV}p; }} >/dev/null 2>&1 || exit 97\n\
+         ip link set {DEV} up || exit 97\n"
+    )
+}
+
+/// Run the binary as the NM user inside a fresh network namespace that has only `lo` and the
+/// test's own `cexec0`; (code, stdout, stderr).
 fn in_netns(sb: &Sandbox, args: &[&str]) -> (i32, String, String) {
-    let bin = sb.bin();
-    let out = Command::new("unshare")
-        .args(["-n", "--", "setpriv"])
-        .arg(format!("--reuid={NM_USER}"))
-        .arg(format!("--regid={NM_GROUP}"))
-        .args(["--init-groups", "/usr/bin/env", "-i"])
-        .arg(&bin)
-        .args(args)
-        .current_dir("/")
-        .output()
-        .expect("run unshare");
+    let script = format!(
+        "{}exec setpriv --reuid={NM_USER} --regid={NM_GROUP} --init-groups /usr/bin/env -i \"$@\"\n",
+        netns_prelude()
+    );
+    let out = common::output(
+        Command::new("unshare")
+            .args(["-n", "--", "sh", "-c", &script, "sh"])
+            .arg(sb.bin())
+            .args(args)
+            .current_dir("/"),
+    )
+    .expect("run unshare");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -32,7 +47,7 @@ fn in_netns(sb: &Sandbox, args: &[&str]) -> (i32, String, String) {
 fn tc_available() -> bool {
     Path::new("/sbin/tc").exists()
         && Command::new("unshare")
-            .args(["-n", "true"])
+            .args(["-n", "sh", "-c", &netns_prelude()])
             .status()
             .is_ok_and(|s| s.success())
 }
@@ -66,7 +81,7 @@ fn tc_modify_read_state_and_stats_round_trip() {
         return;
     };
     if !tc_available() {
-        eprintln!("!!! SKIPPED tc_modify_read_state_and_stats_round_trip: no /sbin/tc or no unshare -n !!!");
+        eprintln!("!!! SKIPPED tc_modify_read_state_and_stats_round_trip: no /sbin/tc, no unshare -n or no device for the namespace !!!");
         return;
     }
     sb.write_config_with(&[("feature.tc.enabled", Some("true"))]);
@@ -74,7 +89,7 @@ fn tc_modify_read_state_and_stats_round_trip() {
     let modify = command_file(
         &sb,
         "m.cmds",
-        "qdisc add dev lo root handle 42: htb default 2\n",
+        "qdisc add dev cexec0 root handle 42: htb default 2\n",
         0o644,
     );
     let (code, _, err) = in_netns(&sb, &["--tc-modify-state", &modify]);
@@ -82,7 +97,7 @@ fn tc_modify_read_state_and_stats_round_trip() {
     let read = command_file(
         &sb,
         "r.cmds",
-        "qdisc add dev lo root handle 42: htb default 2\nclass add dev lo parent 42: classid 42:3 htb rate 300mbit\nqdisc show dev lo\n",
+        "qdisc add dev cexec0 root handle 42: htb default 2\nclass add dev cexec0 parent 42: classid 42:3 htb rate 300mbit\nqdisc show dev cexec0\n",
         0o644,
     );
     let (code, out, err) = in_netns(&sb, &["--tc-read-state", &read]);
@@ -91,7 +106,7 @@ fn tc_modify_read_state_and_stats_round_trip() {
     let stats = command_file(
         &sb,
         "s.cmds",
-        "qdisc add dev lo root handle 42: htb default 2\nclass add dev lo parent 42: classid 42:3 htb rate 300mbit\nclass show dev lo\n",
+        "qdisc add dev cexec0 root handle 42: htb default 2\nclass add dev cexec0 parent 42: classid 42:3 htb rate 300mbit\nclass show dev cexec0\n",
         0o644,
     );
     let (code, out, err) = in_netns(&sb, &["--tc-read-stats", &stats]);
@@ -109,17 +124,17 @@ fn unsafe_or_failing_command_files_are_28() {
     };
     if !tc_available() {
         eprintln!(
-            "!!! SKIPPED unsafe_or_failing_command_files_are_28: no /sbin/tc or no unshare -n !!!"
+            "!!! SKIPPED unsafe_or_failing_command_files_are_28: no /sbin/tc, no unshare -n or no device for the namespace !!!"
         );
         return;
     }
     sb.write_config_with(&[("feature.tc.enabled", Some("true"))]);
-    let good = command_file(&sb, "good.cmds", "qdisc show dev lo\n", 0o644);
-    let writable = command_file(&sb, "gw.cmds", "qdisc show dev lo\n", 0o664);
+    let good = command_file(&sb, "good.cmds", "qdisc show dev cexec0\n", 0o644);
+    let writable = command_file(&sb, "gw.cmds", "qdisc show dev cexec0\n", 0o664);
     let link = sb.prefix().join("tc/link.cmds");
     std::os::unix::fs::symlink(&good, &link).unwrap();
     let rootowned = sb.prefix().join("tc/root.cmds");
-    write_file(&rootowned, "qdisc show dev lo\n", 0o644);
+    write_file(&rootowned, "qdisc show dev cexec0\n", 0o644);
     let fifo = sb.prefix().join("tc/fifo.cmds");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     chown(&fifo, Some(sb.users().nm.uid), None).unwrap();
@@ -141,4 +156,95 @@ fn unsafe_or_failing_command_files_are_28() {
     }
     let (code, _, err) = in_netns(&sb, &["--tc-read-state", &good]);
     assert_eq!(code, 0, "{err}");
+}
+
+/// A container launch (command 1) with the optional tc file, the whole invocation inside a fresh
+/// network namespace. Returns (code, stdout, stderr, work dir).
+fn launch_with_tc(sb: &Sandbox, tc_file: &str, cid: &str) -> (i32, String, String, PathBuf) {
+    const APP: &str = "application_1700000000000_0001";
+    let local = sb.nm_local_dirs(1).remove(0);
+    let log = sb.nm_log_dirs(1).remove(0);
+    let nm = sb.users().nm.uid;
+    let private = local.join("nmPrivate").join(APP).join(cid);
+    std::fs::create_dir_all(&private).unwrap();
+    for d in [private.parent().unwrap(), private.as_path()] {
+        chown(d, Some(nm), None).unwrap();
+    }
+    let script = private.join("launch_container.sh");
+    // The container records what tc state it found (it runs as the user, in the namespace).
+    write_file(
+        &script,
+        "#!/bin/sh\n/sbin/tc qdisc show dev cexec0 > qdisc.txt\n",
+        0o700,
+    );
+    let tokens = private.join("c.tokens");
+    write_file(&tokens, "t\n", 0o600);
+    for f in [&script, &tokens] {
+        chown(f, Some(nm), None).unwrap();
+    }
+    let work = local
+        .join("usercache")
+        .join(ALICE)
+        .join("appcache")
+        .join(APP)
+        .join(cid);
+    let argv = [
+        ALICE,
+        ALICE,
+        "1",
+        APP,
+        cid,
+        &work.display().to_string(),
+        &script.display().to_string(),
+        &tokens.display().to_string(),
+        "--http",
+        &private.join("c.pid").display().to_string(),
+        &local.display().to_string(),
+        &log.display().to_string(),
+        "cgroups=none",
+        tc_file,
+    ]
+    .map(|s| s.to_string());
+    let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let (code, out, err) = in_netns(sb, &args);
+    (code, out, err, work)
+}
+
+#[test]
+fn launch_applies_its_tc_file_first_and_refuses_an_unsafe_one() {
+    let Some(sb) = Sandbox::new("tc-launch") else {
+        return;
+    };
+    if !tc_available() {
+        eprintln!("!!! SKIPPED launch_applies_its_tc_file_first...: no /sbin/tc, no unshare -n or no device for the namespace !!!");
+        return;
+    }
+    // Disabled: the tc argument is refused with 32 before anything happens.
+    let good = command_file(
+        &sb,
+        "launch.cmds",
+        "qdisc add dev cexec0 root handle 42: htb default 2\n",
+        0o644,
+    );
+    let (code, _, err, work) = launch_with_tc(&sb, &good, "container_1700000000000_0001_01_000002");
+    assert_eq!(code, 32, "{err}");
+    assert!(!work.exists());
+    sb.write_config_with(&[("feature.tc.enabled", Some("true"))]);
+    // Group-writable: 28, and the container is never started (no work dir).
+    let unsafe_file = command_file(
+        &sb,
+        "unsafe.cmds",
+        "qdisc add dev cexec0 root handle 42: htb default 2\n",
+        0o664,
+    );
+    let (code, out, err, work) =
+        launch_with_tc(&sb, &unsafe_file, "container_1700000000000_0001_01_000003");
+    assert_eq!(code, 28, "{out} {err}");
+    assert!(!work.exists(), "container started after a refused tc file");
+    // A good file: tc runs before the container, which sees the qdisc in its namespace.
+    let (code, out, err, work) =
+        launch_with_tc(&sb, &good, "container_1700000000000_0001_01_000004");
+    assert_eq!(code, 0, "{out} {err}");
+    let seen = common::read(&work.join("qdisc.txt"));
+    assert!(seen.contains("qdisc htb 42: root"), "{seen}");
 }

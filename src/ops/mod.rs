@@ -1,11 +1,14 @@
 //! The commands, one file each. `execute` runs a parsed request with the identities Hadoop uses
 //! for it and returns the exit status the NodeManager should see.
 
+mod cgroups;
 mod delete;
 mod dirs;
+mod exec;
 mod initialize;
 mod launch;
 mod list;
+mod modules;
 mod signal;
 mod sysfs;
 mod tc;
@@ -28,13 +31,18 @@ pub fn execute(setup: &Setup, request: Request) -> Result<i32> {
     match request {
         Request::CheckSetup => Ok(0),
         Request::Unsupported { what } => Err(Error::NotSupported(what)),
-        Request::MountCgroups { .. } => Err(not_yet("--mount-cgroups")),
+        Request::MountCgroups {
+            hierarchy,
+            controllers,
+        } => cgroups::mount_cgroups(&setup.config, nm_identity(setup), &hierarchy, &controllers),
         Request::TrafficControl {
             action,
             command_file,
         } => tc::run_traffic_control(nm_identity(setup), action, &command_file),
-        Request::ExecContainer { .. } => Err(not_yet("--exec-container")),
-        Request::Module { .. } => Err(not_yet("device modules")),
+        Request::ExecContainer { command_file } => {
+            exec::exec_container(setup, nm_identity(setup), &command_file)
+        }
+        Request::Module { module, args } => modules::run_module(&setup.config, module, args),
         Request::RunAs(run_as) => run_as_user(setup, *run_as),
     }
 }
@@ -76,10 +84,4 @@ fn nm_identity(setup: &Setup) -> NmIdentity {
         uid: setup.nm_uid,
         gid: setup.nm_gid,
     }
-}
-
-fn not_yet(what: &str) -> Error {
-    Error::Failed(format!(
-        "{what}: not implemented yet in this build of container-executor"
-    ))
 }
