@@ -713,3 +713,82 @@ fn attack_container_tmp_dirs_planted_as_symlinks() {
         victim.assert_intact(&out.describe());
     }
 }
+
+#[test]
+fn attack_device_module_deny_file_outside_a_cgroup() {
+    // The device modules append deny rules as root to
+    // <[cgroups] root>/devices/<yarn-hierarchy>/<container id>/devices.deny. A container id
+    // that climbs out, and a "cgroup" tree that is an ordinary root-owned directory, must both
+    // leave every file unwritten.
+    let Some(node) = Node::new("h_devices") else {
+        return;
+    };
+    let victim = Victim::new(&node.sb, "devices");
+    let cid = fresh_cid();
+    let leaf = victim.dir.join("devices/hadoop-yarn").join(&cid);
+    fs::create_dir_all(&leaf).unwrap();
+    common::write_file(&leaf.join("devices.deny"), "", 0o644);
+    common::write_file(&victim.dir.join("devices/devices.deny"), "", 0o644);
+    let tree = Frozen::new(&victim.dir);
+    node.sb.write_config(&format!(
+        "{}[gpu]\nmodule.enabled=true\n[devices]\nmodule.enabled=true\n[cgroups]\nroot={}\nyarn-hierarchy=hadoop-yarn\n",
+        common::config_text(&[]),
+        s(&victim.dir)
+    ));
+    for id in [
+        cid.as_str(),
+        "..",
+        "../..",
+        "container_1_2_3_4/../..",
+        "/etc",
+    ] {
+        for args in [
+            vec![
+                "--module-gpu",
+                "--excluded_gpus",
+                "0,1",
+                "--container_id",
+                id,
+            ],
+            vec![
+                "--module-devices",
+                "--excluded_devices",
+                "c-1:3-rwm",
+                "--container_id",
+                id,
+            ],
+        ] {
+            let out = node.sb.run_as_nm(&args);
+            assert_ne!(out.code, 0, "{}", out.describe());
+            if id == cid {
+                // The valid id gets as far as the file, which is not on a cgroup filesystem.
+                out.assert_stderr_has("is not on a cgroup filesystem");
+            }
+            tree.assert_unchanged(&out.describe());
+        }
+    }
+}
+
+#[test]
+fn attack_exec_container_command_file_is_root_only() {
+    // The terminal's command file is read with the NM's identity: root-only files, links to
+    // them and FIFOs are refused and nothing of them is echoed.
+    let Some(node) = Node::new("h_exec_file") else {
+        return;
+    };
+    node.sb
+        .write_config_with(&[("feature.terminal.enabled", Some("true"))]);
+    let victim = Victim::new(&node.sb, "exec");
+    let link = node.locals[0].join("exec-link");
+    plant_link(&node, &link, &victim.secret, NM_USER);
+    let fifo = node.locals[0].join("exec.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    node.own(&fifo, NM_USER);
+    for file in [s(&victim.secret), s(&link), s(&fifo), "relative".into()] {
+        let out = node.sb.run_as_nm(&["--exec-container", &file]);
+        assert_ne!(out.code, 0, "{}", out.describe());
+        out.assert_stdout_lacks(SECRET_TEXT.trim())
+            .assert_stderr_lacks(SECRET_TEXT.trim());
+        victim.assert_intact(&out.describe());
+    }
+}
