@@ -3,7 +3,20 @@
 //! process at once (setup and parser failures) or through the final
 //! `Nonzero exit code=<n>, error message='<text>'` line.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use thiserror::Error;
+
+/// Set when an argument of this invocation holds a newline (see [`Error::message_lines`]).
+static ARGUMENTS_HOLD_NEWLINE: AtomicBool = AtomicBool::new(false);
+
+/// Look at argv once, before anything can fail: whether messages may be split into lines.
+pub fn note_arguments(args: &[OsString]) {
+    let newline = args.iter().any(|a| a.as_bytes().contains(&b'\n'));
+    ARGUMENTS_HOLD_NEWLINE.store(newline, Ordering::Relaxed);
+}
 
 /// Hadoop's numeric result codes (`CE/impl/util.h`). `Unknown` is the `-1` that many C paths
 /// return; the kernel turns it into exit status 255.
@@ -252,6 +265,24 @@ impl Error {
         )
     }
 
+    /// The message as the lines to print (none for an empty one). Several messages are made of
+    /// two lines, as in Hadoop; but messages also echo ids and paths from argv, and a newline in
+    /// one of those would print a line of the caller's choosing. So once any argument holds a
+    /// newline ([`note_arguments`]), every message stays one line, its newlines escaped by `out`.
+    pub fn message_lines(&self) -> Vec<String> {
+        let text = self.to_string();
+        if text.is_empty() {
+            Vec::new()
+        } else if ARGUMENTS_HOLD_NEWLINE.load(Ordering::Relaxed) {
+            vec![text]
+        } else {
+            text.split('\n')
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        }
+    }
+
     /// The stream Hadoop prints this failure's own message on.
     pub fn stream(&self) -> Stream {
         match self {
@@ -291,6 +322,19 @@ mod tests {
         assert_eq!(hadoop_text(-1), "Unknown error code");
         assert_eq!(hadoop_text(143), "Unknown error code");
         assert_eq!(hadoop_text(79), "Unknown error code");
+    }
+
+    #[test]
+    fn a_newline_in_an_argument_keeps_every_message_on_one_line() {
+        let two = Error::UserRejected("Can't get user information u - e\nUser u not found".into());
+        let forged = Error::InvalidContainerId("Invalid container id x\nmain : forged".into());
+        note_arguments(&["ce".into(), "x".into()]);
+        assert_eq!(two.message_lines().len(), 2);
+        assert!(Error::Usage.message_lines().is_empty());
+        note_arguments(&["ce".into(), "x\nmain : forged".into()]);
+        assert_eq!(forged.message_lines().len(), 1);
+        assert_eq!(two.message_lines().len(), 1);
+        note_arguments(&[]);
     }
 
     #[test]

@@ -34,6 +34,7 @@ use error::{hadoop_text, Error, Stream};
 /// Run one invocation and return the status the process exits with (Hadoop's `int`, which the
 /// kernel truncates to 8 bits: -1 is seen as 255).
 pub fn run(args: &[OsString]) -> i32 {
+    error::note_arguments(args);
     if let Some(request) = cli::human_request(args) {
         help::print(request);
         return 0;
@@ -89,11 +90,10 @@ pub(crate) fn finish(status: i32) -> i32 {
 }
 
 pub(crate) fn report_error(e: &Error, config: Option<&config::Config>) -> i32 {
-    let message = e.to_string();
-    for line in message.split('\n').filter(|l| !l.is_empty()) {
+    for line in e.message_lines() {
         match e.stream() {
-            Stream::Log => out::log(line),
-            Stream::Err => out::err(line),
+            Stream::Log => out::log(&line),
+            Stream::Err => out::err(&line),
         }
     }
     if let (Error::Usage, Some(config)) = (e, config) {

@@ -88,8 +88,8 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
             ) {
                 Ok(never) => match never {},
                 Err(e) => {
-                    for line in e.to_string().split('\n').filter(|l| !l.is_empty()) {
-                        out::err(line);
+                    for line in e.message_lines() {
+                        out::err(&line);
                     }
                     e.code().number()
                 }
@@ -212,6 +212,13 @@ fn write_exit_code(ctx: &Ctx, dir: &Path, name: &OsStr, status: i32) -> Result<(
     })
 }
 
+/// The only cgroup files a pid is written to: the task lists of cgroup v1 (`tasks`) and of both
+/// versions (`cgroup.procs`, what the NodeManager passes). Beyond Hadoop, which writes to any
+/// file on a cgroup filesystem: a control file (`notify_on_release`, `pids.max`,
+/// `memory.limit_in_bytes`, `cgroup.subtree_control`…) of any cgroup would take the pid as a new
+/// setting, written by root.
+const CGROUP_TASK_FILES: [&str; 2] = ["tasks", "cgroup.procs"];
+
 /// Append the pid to a cgroup `tasks`/`cgroup.procs` file as root, only if the opened file is on
 /// a cgroup (v1 or v2) filesystem; never creates and never follows a final symlink.
 fn write_pid_to_cgroup(path: &Path, pid: Pid) -> Result<()> {
@@ -219,6 +226,19 @@ fn write_pid_to_cgroup(path: &Path, pid: Pid) -> Result<()> {
     identity::as_root(|| -> Result<()> {
         let (dir, name) = fs::split_parent(path)
             .map_err(|e| fail(format!("Invalid cgroup file {} - {e}", path.display())))?;
+        if !CGROUP_TASK_FILES
+            .iter()
+            .any(|t| name.as_bytes() == t.as_bytes())
+        {
+            out::log(&format!(
+                "Pid file {} is not a cgroup task list (tasks or cgroup.procs)",
+                path.display()
+            ));
+            return Err(fail(format!(
+                "{} is not a cgroup task file",
+                path.display()
+            )));
+        }
         let dir = DirFd::open_root(&dir)
             .map_err(|e| fail(format!("Can't open {} - {e}", path.display())))?;
         let mut file = dir
