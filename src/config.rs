@@ -21,6 +21,8 @@
 //! for configuration items"). That is an allocator accident, not a format rule, so we accept
 //! such a file; it means exactly what the same file without the repeats means.
 
+use std::collections::HashMap;
+
 use crate::error::{Error, Result};
 
 /// The fixed file name; only its directory is a build-time choice (config.md §1.1).
@@ -111,6 +113,8 @@ impl Config {
         };
         // Index into `config.sections` of the section new entries go to.
         let mut current = 0;
+        // Section name -> index, so a file of many headers parses in linear time.
+        let mut by_name: HashMap<&str, usize> = HashMap::new();
 
         // Hadoop's getline: lines end at '\n' only (a '\r' stays part of the line), and a last
         // line without '\n' still counts.
@@ -136,14 +140,15 @@ impl Config {
                         "{path}:{number}: Empty section name"
                     )));
                 }
-                current = match config.sections.iter().position(|s| s.name == name) {
+                current = match by_name.get(name) {
                     // A repeated header continues the earlier section (merge by appending).
-                    Some(existing) => existing,
+                    Some(&existing) => existing,
                     None => {
                         config.sections.push(Section {
                             name: name.to_string(),
                             entries: Vec::new(),
                         });
+                        by_name.insert(name, config.sections.len() - 1);
                         config.sections.len() - 1
                     }
                 };

@@ -81,22 +81,7 @@ impl Target {
                 format!("{why}: {}", path.display()),
             )
         };
-        if !path.is_absolute() {
-            return Err(invalid("refusing a relative path"));
-        }
-        let mut names: Vec<&OsStr> = Vec::new();
-        for c in path.components() {
-            match c {
-                Component::RootDir | Component::CurDir => {}
-                Component::Normal(n) => names.push(n),
-                Component::ParentDir | Component::Prefix(_) => {
-                    return Err(invalid("refusing '..' in"))
-                }
-            }
-        }
-        let Some((last, parents)) = names.split_last() else {
-            return Err(invalid("refusing to delete"));
-        };
+        let (last, parents) = target_names(path).map_err(invalid)?;
         let mut dir = DirFd::open_root(Path::new("/"))?;
         let mut under_nm = dir.stat()?.uid == ctx.nm.uid.as_raw();
         for name in parents {
@@ -124,6 +109,26 @@ impl Target {
             is_dir: st.is_dir(),
         }))
     }
+}
+
+/// The names a delete target is reached by from `/`: its parent directories and its final
+/// entry. Refuses a relative path, any `..`, and `/` itself (the reason is the error).
+/// Public (hidden) only for the fuzz targets.
+#[doc(hidden)]
+pub fn target_names(path: &Path) -> std::result::Result<(&OsStr, Vec<&OsStr>), &'static str> {
+    if !path.is_absolute() {
+        return Err("refusing a relative path");
+    }
+    let mut names: Vec<&OsStr> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::RootDir | Component::CurDir => {}
+            Component::Normal(n) => names.push(n),
+            Component::ParentDir | Component::Prefix(_) => return Err("refusing '..' in"),
+        }
+    }
+    let last = names.pop().ok_or("refusing to delete")?;
+    Ok((last, names))
 }
 
 /// Hadoop's `delete_path` on an absolute path; a missing path is success.

@@ -13,6 +13,9 @@ mod signal;
 mod sysfs;
 mod tc;
 
+#[doc(hidden)]
+pub use delete::target_names as delete_target_names;
+
 use crate::cli::{Request, RunAs, RunAsCommand};
 use crate::error::{Error, Result};
 use crate::identity::{self, NmIdentity};
