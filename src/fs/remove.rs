@@ -1,7 +1,8 @@
 //! Hadoop's recursive delete (filesystem.md §7), walked over directory descriptors.
 //!
-//! Per entry: `fstatat(AT_SYMLINK_NOFOLLOW)`; a non-directory (symlinks included) is unlinked; a
-//! directory is opened `O_RDONLY|O_DIRECTORY|O_NOFOLLOW` relative to its parent's descriptor
+//! Per entry: the type `readdir` reported decides (`fstatat(AT_SYMLINK_NOFOLLOW)` only when it
+//! reported none); a non-directory (symlinks included) is unlinked -- and if that fails with EISDIR
+//! (a directory was swapped in since `readdir`) it is walked as a directory; a directory is opened `O_RDONLY|O_DIRECTORY|O_NOFOLLOW` relative to its parent's descriptor
 //! (on EACCES it is chmod-ed 0700 without following a symlink, and opened again), `fstat`ed, given
 //! owner rwx if it lacked any, emptied, and removed with `unlinkat(AT_REMOVEDIR)`. ENOENT at any
 //! step is success. The first error is kept and returned at the end; the walk goes on.
@@ -17,7 +18,9 @@
 //! * `O_DIRECTORY`, so a directory swapped for a FIFO can neither block the walk nor be opened;
 //!   an entry swapped for a non-directory between `fstatat` and open is unlinked, as Hadoop does
 //!   when its `fstat` finds a non-directory;
-//! * a directory's names are read completely before its entries are removed.
+//! * a directory's names are read completely before its entries are removed;
+//! * the file type comes from `readdir` (as `rm -rf` does), saving one `fstatat` per entry; it is
+//!   only a hint: removal never follows a symlink and the opened directory is `fstat`ed anyway.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -29,13 +32,27 @@ use nix::fcntl::AtFlags;
 use nix::sys::stat::{fchmod, fchmodat, fstat, fstatat, FchmodatFlags, Mode};
 use nix::unistd::{unlinkat, UnlinkatFlags};
 
-use super::{dir_read_flags, join_display, open_at, read_names, DirFd, Stat};
+use super::{dir_read_flags, join_display, open_at, DirFd, Stat};
 
 /// Most directory descriptors held open at once during a walk.
 const FD_WINDOW: usize = 64;
 
 /// The owner bits a directory needs for its entries to be listed and removed.
 const OWNER_RWX: u32 = 0o700;
+
+/// What `readdir` said an entry is. Only a hint: the entry may change before we act on it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Hint {
+    Dir,
+    NotDir,
+    Unknown,
+}
+
+/// An entry still to remove.
+struct Entry {
+    name: OsString,
+    hint: Hint,
+}
 
 /// A directory being emptied.
 struct Frame {
@@ -46,13 +63,13 @@ struct Frame {
     /// Identity recorded when it was first opened, to recognise it when reopening.
     dev: u64,
     ino: u64,
-    /// Names still to remove, last first (so `pop` yields readdir order).
-    pending: Vec<OsString>,
+    /// Entries still to remove, last first (so `pop` yields readdir order).
+    pending: Vec<Entry>,
 }
 
 struct Walk<'a, 'b> {
     top: &'a DirFd,
-    top_pending: Vec<OsString>,
+    top_pending: Vec<Entry>,
     frames: Vec<Frame>,
     first_error: Option<io::Error>,
     on_error: &'b mut dyn FnMut(&Path, &io::Error),
@@ -85,7 +102,7 @@ pub(super) fn remove_contents(
             return report(on_error, e);
         }
     }
-    let names = match read_names(dir.raw_fd()) {
+    let names = match read_entries(dir.raw_fd()) {
         Ok(names) => names,
         // The directory was removed under us.
         Err(Errno::ENOENT) => return Ok(()),
@@ -101,7 +118,7 @@ pub(super) fn remove_contents_tuned(
     window: usize,
     use_dotdot: bool,
 ) -> io::Result<()> {
-    let names = read_names(dir.raw_fd())?;
+    let names = read_entries(dir.raw_fd())?;
     let mut ignore = |_: &Path, _: &io::Error| {};
     let mut walk = Walk::new(dir, names, &mut ignore);
     walk.window = window.max(1);
@@ -115,13 +132,17 @@ pub(super) fn remove_entry(
     name: &OsStr,
     on_error: &mut dyn FnMut(&Path, &io::Error),
 ) -> io::Result<()> {
-    Walk::new(dir, vec![name.to_os_string()], on_error).run()
+    let entry = Entry {
+        name: name.to_os_string(),
+        hint: Hint::Unknown,
+    };
+    Walk::new(dir, vec![entry], on_error).run()
 }
 
 impl<'a, 'b> Walk<'a, 'b> {
     fn new(
         top: &'a DirFd,
-        mut names: Vec<OsString>,
+        mut names: Vec<Entry>,
         on_error: &'b mut dyn FnMut(&Path, &io::Error),
     ) -> Walk<'a, 'b> {
         names.reverse();
@@ -144,7 +165,7 @@ impl<'a, 'b> Walk<'a, 'b> {
                 None => self.top_pending.pop(),
             };
             match next {
-                Some(name) => self.visit(name),
+                Some(entry) => self.visit(entry),
                 None if self.frames.is_empty() => break,
                 None => self.leave(),
             }
@@ -165,17 +186,30 @@ impl<'a, 'b> Walk<'a, 'b> {
     }
 
     /// Remove one entry of the current directory.
-    fn visit(&mut self, name: OsString) {
+    fn visit(&mut self, entry: Entry) {
+        let Entry { name, hint } = entry;
         let Some(parent) = self.current() else {
             return self.fail(&name, Errno::EBADF);
         };
-        let st = match fstatat(Some(parent), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
-            Ok(st) => Stat::from(st),
-            Err(Errno::ENOENT) => return,
-            Err(e) => return self.fail(&name, e),
-        };
-        if !st.is_dir() {
-            return self.unlink(parent, &name);
+        match hint {
+            Hint::NotDir => {
+                match unlinkat(Some(parent), name.as_os_str(), UnlinkatFlags::NoRemoveDir) {
+                    Ok(()) | Err(Errno::ENOENT) => return,
+                    // A directory took its place since readdir: walk it.
+                    Err(Errno::EISDIR) => {}
+                    Err(e) => return self.fail(&name, e),
+                }
+            }
+            // Opened below with O_NOFOLLOW|O_DIRECTORY: anything else swapped in is unlinked.
+            Hint::Dir => {}
+            Hint::Unknown => {
+                match fstatat(Some(parent), name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
+                    Ok(st) if !Stat::from(st).is_dir() => return self.unlink(parent, &name),
+                    Ok(_) => {}
+                    Err(Errno::ENOENT) => return,
+                    Err(e) => return self.fail(&name, e),
+                }
+            }
         }
         let Some(fd) = self.open_child(parent, &name) else {
             return;
@@ -193,7 +227,7 @@ impl<'a, 'b> Walk<'a, 'b> {
                 return self.fail(&name, e);
             }
         }
-        let mut pending = match read_names(fd.as_fd()) {
+        let mut pending = match read_entries(fd.as_fd()) {
             Ok(names) => names,
             Err(Errno::ENOENT) => return,
             Err(e) => return self.fail(&name, e),
@@ -392,4 +426,88 @@ fn reopen_via_dotdot(child: &OwnedFd, dev: u64, ino: u64) -> Option<OwnedFd> {
     .ok()?;
     let st = Stat::from(fstat(fd.as_raw_fd()).ok()?);
     (st.dev == dev && st.ino == ino).then_some(fd)
+}
+
+/// The entries of a directory with the type `readdir` reported, "." and ".." left out.
+fn read_entries(fd: std::os::fd::BorrowedFd<'_>) -> Result<Vec<Entry>, Errno> {
+    use nix::dir::Type;
+    use std::os::unix::ffi::OsStrExt;
+    let dup = fd
+        .try_clone_to_owned()
+        .map_err(|e| e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))?;
+    nix::unistd::lseek(dup.as_raw_fd(), 0, nix::unistd::Whence::SeekSet)?;
+    let mut dir = nix::dir::Dir::from(dup)?;
+    let mut entries = Vec::new();
+    for entry in dir.iter() {
+        let entry = entry?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let hint = match entry.file_type() {
+            Some(Type::Directory) => Hint::Dir,
+            Some(_) => Hint::NotDir,
+            None => Hint::Unknown,
+        };
+        entries.push(Entry {
+            name: OsStr::from_bytes(name).to_os_string(),
+            hint,
+        });
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod stale_hints {
+    //! The type `readdir` reported may be stale by the time an entry is removed; every wrong hint
+    //! must still end in the entry removed and nothing outside touched.
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    fn walk_with(dir: &DirFd, entries: Vec<(&str, Hint)>) -> io::Result<()> {
+        let entries = entries
+            .into_iter()
+            .map(|(name, hint)| Entry {
+                name: OsString::from(name),
+                hint,
+            })
+            .collect();
+        let mut ignore = |_: &Path, _: &io::Error| {};
+        Walk::new(dir, entries, &mut ignore).run()
+    }
+
+    #[test]
+    fn wrong_hints_still_remove_the_entry_and_follow_no_symlink() {
+        let t = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("keep"), b"keep").unwrap();
+        let top = t.path();
+        // A directory that readdir called a file (swapped in after readdir).
+        fs::create_dir_all(top.join("was_file/sub")).unwrap();
+        fs::write(top.join("was_file/sub/f"), b"x").unwrap();
+        // A symlink to a directory outside, and a file, that readdir called directories.
+        symlink(outside.path(), top.join("was_dir_link")).unwrap();
+        fs::write(top.join("was_dir_file"), b"x").unwrap();
+        // No type at all (as on filesystems without d_type).
+        fs::create_dir(top.join("unknown_dir")).unwrap();
+        fs::write(top.join("unknown_dir/f"), b"x").unwrap();
+        fs::write(top.join("unknown_file"), b"x").unwrap();
+        let dir = DirFd::open_root(top).unwrap();
+        walk_with(
+            &dir,
+            vec![
+                ("was_file", Hint::NotDir),
+                ("was_dir_link", Hint::Dir),
+                ("was_dir_file", Hint::Dir),
+                ("unknown_dir", Hint::Unknown),
+                ("unknown_file", Hint::Unknown),
+                ("gone", Hint::NotDir),
+                ("gone_dir", Hint::Dir),
+            ],
+        )
+        .unwrap();
+        assert_eq!(fs::read_dir(top).unwrap().count(), 0);
+        assert_eq!(fs::read(outside.path().join("keep")).unwrap(), b"keep");
+    }
 }
