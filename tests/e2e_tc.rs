@@ -233,7 +233,7 @@ fn launch_applies_its_tc_file_first_and_refuses_an_unsafe_one() {
     // Group-writable: 28, and the container is never started (no work dir).
     let unsafe_file = command_file(
         &sb,
-        "unsafe.cmds",
+        "bad-mode.cmds",
         "qdisc add dev cexec0 root handle 42: htb default 2\n",
         0o664,
     );
