@@ -457,6 +457,11 @@ impl DirFd {
         Ok(read_names(self.fd.as_fd())?)
     }
 
+    /// The names of [`DirFd::list`], handed to `each` one at a time as they are read.
+    pub fn for_each_name(&self, each: &mut dyn FnMut(&OsStr)) -> io::Result<()> {
+        Ok(for_each_name(self.fd.as_fd(), each)?)
+    }
+
     /// Remove everything below this directory (not the directory itself) with Hadoop's algorithm
     /// (filesystem.md §7); see `remove.rs`. The first error is returned after everything that
     /// could be removed was removed.
@@ -603,21 +608,28 @@ fn close_checked(file: File) -> io::Result<()> {
 /// Reads through a duplicate descriptor rewound to the start, so `fd` needs no further permission
 /// and may be listed again.
 fn read_names(fd: BorrowedFd<'_>) -> Result<Vec<OsString>, Errno> {
+    let mut names = Vec::new();
+    for_each_name(fd, &mut |name| names.push(name.to_os_string()))?;
+    Ok(names)
+}
+
+/// Every entry name but `.` and `..`, handed to `each` as read (nothing collected: a listing of
+/// a huge directory costs no memory per entry).
+fn for_each_name(fd: BorrowedFd<'_>, each: &mut dyn FnMut(&OsStr)) -> Result<(), Errno> {
     let dup = fd
         .try_clone_to_owned()
         .map_err(|e| e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))?;
     nix::unistd::lseek(dup.as_raw_fd(), 0, nix::unistd::Whence::SeekSet)?;
     let mut dir = nix::dir::Dir::from(dup)?;
-    let mut names = Vec::new();
     for entry in dir.iter() {
         let entry = entry?;
         let name = entry.file_name().to_bytes();
         if name == b"." || name == b".." {
             continue;
         }
-        names.push(OsStr::from_bytes(name).to_os_string());
+        each(OsStr::from_bytes(name));
     }
-    Ok(names)
+    Ok(())
 }
 
 /// `fstatfs` on any descriptor: true iff it is on a cgroup v1 or cgroup v2 filesystem.

@@ -38,21 +38,24 @@ pub fn list_as_user(ctx: &Ctx, path: Option<OsString>) -> Result<i32> {
         out::log_raw(&lines);
         return Ok(0);
     }
-    let names = DirFd::open_root(path).and_then(|d| d.list()).map_err(|e| {
+    // Names are written as they are read, in chunks: memory stays flat whatever the size.
+    let mut write_name = |name: &std::ffi::OsStr| {
+        push_line(&mut lines, name.as_bytes());
+        if lines.len() >= OUTPUT_CHUNK {
+            out::log_raw(&lines);
+            lines.clear();
+        }
+    };
+    let listed = DirFd::open_root(path).and_then(|d| d.for_each_name(&mut write_name));
+    // What was read goes out even if reading stopped half-way (Hadoop prints as it reads).
+    out::log_raw(&lines);
+    listed.map_err(|e| {
         out::log(&format!(
             "Could not read directory {} - {e}",
             path.display()
         ));
         Error::Failed(format!("Could not read directory {}", path.display()))
     })?;
-    for name in names {
-        push_line(&mut lines, name.as_bytes());
-        if lines.len() >= OUTPUT_CHUNK {
-            out::log_raw(&lines);
-            lines.clear();
-        }
-    }
-    out::log_raw(&lines);
     Ok(0)
 }
 
