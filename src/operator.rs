@@ -658,14 +658,7 @@ fn spawn_child(setup: &Setup, request: Request) -> Result<Pid> {
 }
 
 fn wait(child: Pid) -> i32 {
-    loop {
-        match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, code)) => return code,
-            Ok(WaitStatus::Signaled(_, signal, _)) => return 128 + signal as i32,
-            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => return -1,
-        }
-    }
+    crate::process::wait_exit_status(child).unwrap_or(-1)
 }
 
 #[cfg(test)]

@@ -265,6 +265,20 @@ pub fn set_no_new_privs() -> crate::error::Result<()> {
         .map_err(|e| crate::error::Error::Failed(format!("Can't set no_new_privs - {}", e.desc())))
 }
 
+/// Wait for `child` (through EINTR and stops): its exit status, or 128 + the signal that ended
+/// it, as a shell reports it. The one wait loop of the crate.
+pub fn wait_exit_status(child: nix::unistd::Pid) -> nix::Result<i32> {
+    use nix::sys::wait::{waitpid, WaitStatus};
+    loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+            Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(128 + signal as i32),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

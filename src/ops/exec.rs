@@ -35,8 +35,6 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{self, LocalFlags, SetArg};
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::Pid;
 
 use crate::config::{Config, MAX_CONFIG_BYTES};
 use crate::error::{Error, Result};
@@ -91,7 +89,7 @@ pub fn exec_container(setup: &Setup, nm: NmIdentity, command_file: &Path) -> Res
             drop(request);
             identity::drop_to_nm_permanently(nm)?;
             relay(pty.master)?;
-            Ok(wait_for(child))
+            Ok(process::wait_exit_status(child).unwrap_or(EXEC_FAILED))
         }
     }
 }
@@ -294,16 +292,4 @@ fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) -> std::result::Result<(), Err
         }
     }
     Ok(())
-}
-
-/// The program's exit status, or 128 + the signal that ended it.
-fn wait_for(child: Pid) -> i32 {
-    loop {
-        match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, code)) => return code,
-            Ok(WaitStatus::Signaled(_, signal, _)) => return 128 + signal as i32,
-            Ok(_) | Err(Errno::EINTR) => continue,
-            Err(_) => return EXEC_FAILED,
-        }
-    }
 }

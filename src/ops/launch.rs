@@ -10,8 +10,6 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use nix::errno::Errno;
-use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 
 use crate::cli::Launch;
@@ -388,18 +386,10 @@ fn copy_inputs(work_dir: &DirFd, inputs: &mut Inputs) -> Result<()> {
     Ok(())
 }
 
-/// Wait for the child (retrying on EINTR): its exit status, or 128 + signal when killed.
+/// The container's exit status, or -1 (Hadoop's) when it cannot be had.
 fn wait_for(child: Pid) -> i32 {
-    loop {
-        match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, code)) => return code,
-            Ok(WaitStatus::Signaled(_, signal, _)) => return 128 + signal as i32,
-            Ok(_) => continue,
-            Err(Errno::EINTR) => continue,
-            Err(_) => {
-                out::log(&format!("Unable to determine exit status for pid {child}"));
-                return -1;
-            }
-        }
-    }
+    process::wait_exit_status(child).unwrap_or_else(|_| {
+        out::log(&format!("Unable to determine exit status for pid {child}"));
+        -1
+    })
 }

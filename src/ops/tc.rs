@@ -11,7 +11,6 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
-use nix::sys::wait::{waitpid, WaitStatus};
 
 use crate::cli::TcAction;
 use crate::error::{Error, Result};
@@ -73,15 +72,10 @@ pub fn run_traffic_control(nm: NmIdentity, action: TcAction, command_file: &Path
             ));
             std::process::exit(28)
         }
-        Forked::Parent(child) => loop {
-            match waitpid(child, None) {
-                Ok(WaitStatus::Exited(_, 0)) => return Ok(0),
-                Ok(WaitStatus::Exited(_, _)) | Ok(WaitStatus::Signaled(..)) => {
-                    return Err(fail("tc exited with an error".into()))
-                }
-                Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(fail(format!("waiting for tc failed - {}", e.desc()))),
-            }
+        Forked::Parent(child) => match process::wait_exit_status(child) {
+            Ok(0) => Ok(0),
+            Ok(_) => Err(fail("tc exited with an error".into())),
+            Err(e) => Err(fail(format!("waiting for tc failed - {}", e.desc()))),
         },
     }
 }
