@@ -155,3 +155,10 @@ pub fn open_as_nm(
         }
     })
 }
+
+/// A command file that root acts on for the NodeManager (tc, exec-container): owned by the
+/// NodeManager and writable by no one else, checked on the opened file's own metadata.
+pub fn written_only_by_nm(meta: &std::fs::Metadata, nm: identity::NmIdentity) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    meta.uid() == nm.uid.as_raw() && meta.mode() & 0o022 == 0
+}

@@ -29,7 +29,6 @@
 use std::ffi::{CString, OsStr};
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -107,7 +106,7 @@ fn read_command_file(nm: NmIdentity, path: &Path) -> Result<Vec<u8>> {
     let meta = file
         .metadata()
         .map_err(|e| refuse(format!("can't stat it - {e}")))?;
-    if meta.uid() != nm.uid.as_raw() || meta.mode() & 0o022 != 0 {
+    if !super::dirs::written_only_by_nm(&meta, nm) {
         return Err(refuse(
             "it must be owned by the NodeManager and not group- or world-writable".into(),
         ));

@@ -39,8 +39,7 @@ pub fn run_traffic_control(nm: NmIdentity, action: TcAction, command_file: &Path
     let meta = file
         .metadata()
         .map_err(|e| fail(format!("Can't stat {} - {e}", command_file.display())))?;
-    use std::os::unix::fs::MetadataExt;
-    if meta.uid() != nm.uid.as_raw() || meta.mode() & 0o022 != 0 {
+    if !super::dirs::written_only_by_nm(&meta, nm) {
         return Err(fail(format!(
             "tc command file {} must be owned by the NodeManager and not group- or world-writable",
             command_file.display()
