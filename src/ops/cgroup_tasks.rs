@@ -112,10 +112,7 @@ pub fn write_pid(files: &mut [TaskFile], pid: Pid) -> Result<()> {
             task.file
                 .write_all(pid.to_string().as_bytes())
                 .map_err(|e| {
-                    Error::Cgroup(format!(
-                        "Can't write pid to {} - {e}",
-                        task.shown.display()
-                    ))
+                    Error::Cgroup(format!("Can't write pid to {} - {e}", task.shown.display()))
                 })?;
         }
         Ok(())
@@ -139,7 +136,10 @@ fn components(path: &OsStr) -> Option<Vec<&OsStr>> {
         .filter(|p| !p.is_empty())
         .map(OsStr::from_bytes)
         .collect();
-    if parts.iter().any(|p| p.as_bytes() == b"." || p.as_bytes() == b"..") {
+    if parts
+        .iter()
+        .any(|p| p.as_bytes() == b"." || p.as_bytes() == b"..")
+    {
         return None;
     }
     Some(parts)
@@ -282,7 +282,10 @@ mod tests {
         assert!(configured(&cfg("[cgroups]\nroot=/r\nyarn-hierarchy=a/../b\n")).is_err());
         assert!(configured(&cfg("[cgroups]\nroot=/r\nyarn-hierarchy=/\n")).is_err());
         assert_eq!(
-            configured(&cfg("[cgroups]\nroot=/sys/fs/cgroup\nyarn-hierarchy=/a/b/\n")).unwrap(),
+            configured(&cfg(
+                "[cgroups]\nroot=/sys/fs/cgroup\nyarn-hierarchy=/a/b/\n"
+            ))
+            .unwrap(),
             ("/sys/fs/cgroup".into(), vec!["a".into(), "b".into()])
         );
     }
