@@ -34,7 +34,6 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fs::{self, DirFd};
 use crate::identity;
-use crate::out;
 
 use super::modules::{CGROUPS_ROOT_KEY, CGROUPS_SECTION, CGROUPS_YARN_HIERARCHY_KEY};
 
@@ -120,7 +119,6 @@ pub fn write_pid(files: &mut [TaskFile], pid: Pid) -> Result<()> {
 }
 
 fn refuse(why: String) -> Error {
-    out::log(&why);
     Error::Cgroup(why)
 }
 
