@@ -214,6 +214,125 @@ fn attack_cgroups_task_file_outside_the_yarn_hierarchy() {
     );
 }
 
+/// Run `argv` (the binary's arguments) as the NM inside a private mount namespace after `setup`
+/// (shell commands run there as root first).
+fn nm_in_mountns(node: &Node, setup: &str, args: &[String]) -> common::Outcome {
+    let mut argv = as_user_prefix(NM_USER);
+    argv.push(node.sb.bin().into_os_string());
+    argv.extend(args.iter().map(OsString::from));
+    let script = format!("set -e\n{setup}\nexec {}", sh_words(&argv));
+    run_argv(
+        &os(&[
+            "/usr/bin/unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "/bin/sh",
+            "-c",
+            &script,
+        ]),
+        &[],
+    )
+}
+
+#[test]
+fn attack_cgroups_across_a_mount_and_through_a_controller_symlink() {
+    // The administrator's root may hold its controller as a symlink to a sibling (v1 `cpu` ->
+    // `cpu,cpuacct`): followed once, to that sibling only. Below the controller nothing crosses
+    // a mount: a bind mount of a root service's cgroup inside YARN's hierarchy (same device,
+    // another mount) is refused.
+    let Some(node) = Node::new("h_cg_mounts") else {
+        return;
+    };
+    let Some(cg) = Cgroups::new("mnt") else {
+        banner_skip(
+            "attack_cgroups_across_a_mount_and_through_a_controller_symlink",
+            "no writable cgroup filesystem",
+        );
+        return;
+    };
+    let cross = cg.base.join(&cg.hier).join("cross");
+    fs::create_dir(&cross).unwrap();
+    let cross_guard = CgroupDir(cross.clone());
+    // A crossing inside the machine's own hierarchy.
+    let mut text = config_text(&[]);
+    text.push_str(&format!(
+        "[cgroups]\nroot=/sys/fs/cgroup\nyarn-hierarchy={}\n",
+        cg.hier
+    ));
+    node.sb.write_config(&text);
+    let c = Container::prepare(&node, ALICE, RECORD_CGROUP);
+    let mut argv = c.argv(&node);
+    argv[12] = format!("cgroups={}", s(&cross.join("cgroup.procs")));
+    let setup = format!("mount --bind {} {}", sq(&s(&cg.service)), sq(&s(&cross)));
+    let out = nm_in_mountns(&node, &setup, &argv);
+    out.assert_code(27)
+        .assert_stderr_has("is another mount than its controller");
+    assert!(!c.pid_file.exists(), "{}", out.describe());
+    assert!(!c.work_dir.join("ran.txt").exists(), "{}", out.describe());
+    assert_eq!(Cgroups::procs(&cg.service), "", "{}", out.describe());
+    // A configured root whose controller entry is a symlink to its sibling mount point.
+    let root = node.sb.prefix().join("cgroot");
+    fs::create_dir_all(root.join("real")).unwrap();
+    std::os::unix::fs::symlink("real", root.join("ctl")).unwrap();
+    std::os::unix::fs::symlink(&cg.base, root.join("absolute")).unwrap();
+    let mut text = config_text(&[]);
+    text.push_str(&format!(
+        "[cgroups]\nroot={}\nyarn-hierarchy={}\n",
+        s(&root),
+        cg.hier
+    ));
+    node.sb.write_config(&text);
+    let setup = format!(
+        "mount --bind {} {}",
+        sq(&s(&cg.base)),
+        sq(&s(&root.join("real")))
+    );
+    let good_via = |ctl: &str| {
+        s(&root
+            .join(ctl)
+            .join(&cg.hier)
+            .join("good")
+            .join("cgroup.procs"))
+    };
+    // A symlink to anything but a sibling name is refused.
+    let c = Container::prepare(&node, ALICE, RECORD_CGROUP);
+    let mut argv = c.argv(&node);
+    argv[12] = format!("cgroups={}", good_via("absolute"));
+    let out = nm_in_mountns(&node, &setup, &argv);
+    out.assert_code(27)
+        .assert_stderr_has("Can't open the controller");
+    assert!(!c.work_dir.join("ran.txt").exists(), "{}", out.describe());
+    // The sibling symlink works: the container lands in the good cgroup.
+    let c = Container::prepare(&node, ALICE, RECORD_CGROUP);
+    let mut argv = c.argv(&node);
+    argv[12] = format!("cgroups={}", good_via("ctl"));
+    let out = nm_in_mountns(&node, &setup, &argv);
+    out.assert_code(0);
+    let seen = c.probe("cgroup.txt");
+    let want = format!("/{}/good", cg.hier);
+    assert!(
+        seen.lines().any(|l| l.ends_with(&want)),
+        "container not in the good cgroup (want a line ending {want}):\n{seen}{}",
+        out.describe()
+    );
+    drop(cross_guard);
+}
+
+/// A cgroup directory removed (with retries) on drop, before its parent goes.
+struct CgroupDir(PathBuf);
+
+impl Drop for CgroupDir {
+    fn drop(&mut self) {
+        for _ in 0..100 {
+            if fs::remove_dir(&self.0).is_ok() || !self.0.exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
 #[test]
 fn attack_cgroups_without_a_configured_hierarchy() {
     let Some(node) = Node::new("h_cg_unconf") else {

@@ -247,7 +247,11 @@ fn open_one(root: &str, hierarchy: &[String], path: &Path) -> Result<TaskFile> {
 /// (`cpu -> cpu,cpuacct`), which is then opened without following anything.
 fn open_controller(root: &DirFd, name: &OsStr) -> std::io::Result<DirFd> {
     match root.open_dir(name) {
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+        // O_DIRECTORY|O_NOFOLLOW on a symlink gives ENOTDIR (or ELOOP): look at what it is.
+        Err(e)
+            if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENOTDIR))
+                && root.stat_at(name).is_ok_and(|st| st.is_symlink()) =>
+        {
             let target = root.read_link_at(name)?;
             let t = target.as_bytes();
             if t.is_empty() || t.contains(&b'/') || t == b"." || t == b".." {
@@ -262,6 +266,7 @@ fn open_controller(root: &DirFd, name: &OsStr) -> std::io::Result<DirFd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn cfg(text: &str) -> Config {
         Config::parse(
@@ -295,6 +300,26 @@ mod tests {
         let values = vec![OsString::from("/sys/fs/cgroup/cpu/y/c/cgroup.procs")];
         let err = open_task_files(&cfg(""), &values).err().unwrap();
         assert_eq!(err.code().number(), 27);
+    }
+
+    #[test]
+    fn controller_symlink_only_to_a_sibling() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        fs::create_dir(root.join("cpu,cpuacct")).unwrap();
+        std::fs::write(root.join("cpu,cpuacct").join("marker"), "").unwrap();
+        std::os::unix::fs::symlink("cpu,cpuacct", root.join("cpu")).unwrap();
+        std::os::unix::fs::symlink(root.join("cpu,cpuacct"), root.join("absolute")).unwrap();
+        std::os::unix::fs::symlink("../elsewhere", root.join("up")).unwrap();
+        std::os::unix::fs::symlink("cpu", root.join("twice")).unwrap();
+        std::os::unix::fs::symlink("/proc/self/cwd", root.join("magic")).unwrap();
+        let dir = DirFd::open_root(root).unwrap();
+        let cpu = open_controller(&dir, OsStr::new("cpu")).unwrap();
+        assert_eq!(cpu.list().unwrap(), vec![OsString::from("marker")]);
+        assert!(open_controller(&dir, OsStr::new("cpu,cpuacct")).is_ok());
+        for bad in ["absolute", "up", "twice", "magic", "missing"] {
+            assert!(open_controller(&dir, OsStr::new(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]
