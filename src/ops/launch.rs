@@ -32,6 +32,8 @@ struct Inputs {
     script: File,
     tokens: File,
     stores: Option<(File, File)>,
+    /// The cgroup task files, opened and checked as root before anything starts.
+    tasks: Vec<TaskFile>,
 }
 
 pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<i32> {
@@ -65,9 +67,9 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
     exit_code_name.push(".exitcode");
 
     out::log("Creating script paths...");
-    let inputs = open_inputs(ctx, &launch)?;
+    let mut inputs = open_inputs(ctx, &launch)?;
     // The cgroup task files are opened and checked before anything starts (see cgroup_tasks).
-    let tasks = if launch.resources_key.as_bytes() == b"cgroups" {
+    inputs.tasks = if launch.resources_key.as_bytes() == b"cgroups" {
         cgroup_tasks::open_task_files(&ctx.setup.config, &launch.resources_values)?
     } else {
         Vec::new()
@@ -76,7 +78,6 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
     match sys::fork().map_err(|e| Error::Failed(format!("fork failed - {}", e.desc())))? {
         Forked::Parent(child) => {
             drop(inputs);
-            drop(tasks);
             let status = wait_for(child);
             write_exit_code(ctx, &pid_dir, &exit_code_name, status)?;
             Ok(status)
@@ -90,7 +91,6 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
                 &pid_dir,
                 &pid_name,
                 inputs,
-                tasks,
             ) {
                 Ok(never) => match never {},
                 Err(e) => {
@@ -123,6 +123,7 @@ fn open_inputs(ctx: &Ctx, launch: &Launch) -> Result<Inputs> {
         script,
         tokens,
         stores,
+        tasks: Vec::new(),
     })
 }
 
@@ -135,7 +136,6 @@ fn container_child(
     pid_dir: &Path,
     pid_name: &OsStr,
     mut inputs: Inputs,
-    mut tasks: Vec<TaskFile>,
 ) -> Result<std::convert::Infallible> {
     let pid = nix::unistd::setsid()
         .map_err(|e| Error::Setsid(format!("setsid failed - {}", e.desc())))?;
@@ -144,8 +144,8 @@ fn container_child(
     write_pid_file(ctx, pid_dir, pid_name, pid)?;
 
     out::log("Writing to cgroup task files...");
-    cgroup_tasks::write_pid(&mut tasks, pid)?;
-    drop(tasks);
+    cgroup_tasks::write_pid(&mut inputs.tasks, pid)?;
+    inputs.tasks.clear();
 
     out::log("Creating local dirs...");
     dirs::create_user_dirs(ctx, names, &launch.local_dirs)?;
