@@ -45,6 +45,28 @@ pub fn errno_text(e: nix::errno::Errno) -> String {
     strerror(&std::io::Error::from_raw_os_error(e as i32))
 }
 
+/// The errors whose message text is the C library's: `io::Error` and `nix` errnos.
+pub trait OsText {
+    fn os_text(&self) -> String;
+}
+
+impl OsText for std::io::Error {
+    fn os_text(&self) -> String {
+        strerror(self)
+    }
+}
+
+impl OsText for nix::errno::Errno {
+    fn os_text(&self) -> String {
+        errno_text(*self)
+    }
+}
+
+/// [`strerror`] for either kind of error, for messages built with `format!`.
+pub fn os_text<E: OsText + ?Sized>(e: &E) -> String {
+    e.os_text()
+}
+
 /// Escape C0 controls (except tab) and DEL as `\xNN`, so one message stays one line.
 pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
     if !text

@@ -49,6 +49,11 @@ pub fn mount_cgroups(
     let root = config
         .get(CGROUPS_SECTION, CGROUPS_ROOT_KEY)
         .filter(|r| !r.is_empty());
+    // Every pair's spelling is checked before the first mount (Hadoop finds a bad pair only
+    // after mounting the ones before it).
+    for pair in pairs {
+        check_pair(hierarchy, pair)?;
+    }
     for pair in pairs {
         mount_one(root, nm, hierarchy, pair)?;
     }
@@ -60,7 +65,8 @@ fn invalid(why: String) -> Error {
     Error::InvalidCommand(String::new())
 }
 
-fn mount_one(root: Option<&str>, nm: NmIdentity, hierarchy: &OsStr, pair: &OsStr) -> Result<()> {
+/// What argv alone can refuse in one `controller=path` pair: the controller and the path.
+fn check_pair<'a>(hierarchy: &OsStr, pair: &'a OsStr) -> Result<(&'a OsStr, &'a Path)> {
     if fs::contains_dotdot(hierarchy) {
         return Err(invalid(
             "Unsupported cgroup hierarchy path detected.".into(),
@@ -95,10 +101,17 @@ fn mount_one(root: Option<&str>, nm: NmIdentity, hierarchy: &OsStr, pair: &OsStr
     if path.as_os_str().len() + hierarchy.len() + 2 > EXECUTOR_PATH_MAX {
         return Err(invalid("cgroup hierarchy path is too long.".into()));
     }
+    Ok((controller, path))
+}
+
+fn mount_one(root: Option<&str>, nm: NmIdentity, hierarchy: &OsStr, pair: &OsStr) -> Result<()> {
+    let (controller, path) = check_pair(hierarchy, pair)?;
+    let shown = path.display();
     let (parent, name) = open_mount_parent(root, path)?;
     let mount_point = parent.open_dir(&name).map_err(|e| {
         invalid(format!(
-            "Could not open directory {shown} - {e}\ncgroup mount path is not empty. {shown}"
+            "Could not open directory {shown} - {why}\ncgroup mount path is not empty. {shown}",
+            why = crate::out::os_text(&e)
         ))
     })?;
     match mount_point.list() {
@@ -110,7 +123,8 @@ fn mount_one(root: Option<&str>, nm: NmIdentity, hierarchy: &OsStr, pair: &OsStr
         }
         Err(e) => {
             return Err(invalid(format!(
-                "Could not open directory {shown} - {e}\ncgroup mount path is not empty. {shown}"
+                "Could not open directory {shown} - {why}\ncgroup mount path is not empty. {shown}",
+                why = crate::out::os_text(&e)
             )))
         }
     }
@@ -171,7 +185,8 @@ fn open_mount_parent(root: Option<&str>, path: &Path) -> Result<(DirFd, OsString
             }
             let dir = DirFd::open_root(Path::new(root)).map_err(|e| {
                 invalid(format!(
-                    "Can't open [{CGROUPS_SECTION}] {CGROUPS_ROOT_KEY} {root} - {e}"
+                    "Can't open [{CGROUPS_SECTION}] {CGROUPS_ROOT_KEY} {root} - {why}",
+                    why = crate::out::os_text(&e)
                 ))
             })?;
             let below = above
@@ -180,16 +195,19 @@ fn open_mount_parent(root: Option<&str>, path: &Path) -> Result<(DirFd, OsString
             (dir, below)
         }
         None => {
-            let dir = DirFd::open_nofollow(Path::new("/"))
-                .map_err(|e| invalid(format!("Can't open / - {e}")))?;
+            let dir = DirFd::open_nofollow(Path::new("/")).map_err(|e| {
+                invalid(format!(
+                    "Can't open / - {why}",
+                    why = crate::out::os_text(&e)
+                ))
+            })?;
             (dir, above)
         }
     };
     for part in below {
         dir = dir.open_dir(part).map_err(|e| {
             invalid(format!(
-                "Could not open directory {shown} - {e} (symlinks are not followed)\ncgroup mount path is not empty. {shown}"
-            ))
+                "Could not open directory {shown} - {why} (symlinks are not followed)\ncgroup mount path is not empty. {shown}", why = crate::out::os_text(&e)))
         })?;
     }
     Ok((dir, name.to_os_string()))
@@ -241,13 +259,21 @@ fn create_hierarchy(mounted: &DirFd, nm: NmIdentity, hierarchy: &OsStr, path: &P
     let made = match mounted.mkdirs(&parts, HIERARCHY_MODE) {
         Ok(dir) => dir,
         Err(e) => {
-            out::log(&format!("Can't create {} - {e}", shown.display()));
+            out::log(&format!(
+                "Can't create {} - {why}",
+                shown.display(),
+                why = crate::out::os_text(&e)
+            ));
             return Ok(());
         }
     };
     let (uid, gid) = (nm.uid.as_raw(), nm.gid.as_raw());
     if let Err(e) = made.chown(uid, gid) {
-        out::log(&format!("Can't chown {} - {e}", shown.display()));
+        out::log(&format!(
+            "Can't chown {} - {why}",
+            shown.display(),
+            why = crate::out::os_text(&e)
+        ));
         return Ok(());
     }
     match made.list() {
@@ -258,13 +284,18 @@ fn create_hierarchy(mounted: &DirFd, nm: NmIdentity, hierarchy: &OsStr, path: &P
             {
                 if let Err(e) = made.chown_at(entry, uid, gid) {
                     out::log(&format!(
-                        "Can't chown {} - {e}",
-                        shown.join(entry).display()
+                        "Can't chown {} - {why}",
+                        shown.join(entry).display(),
+                        why = crate::out::os_text(&e)
                     ));
                 }
             }
         }
-        Err(e) => out::log(&format!("Can't list {} - {e}", shown.display())),
+        Err(e) => out::log(&format!(
+            "Can't list {} - {why}",
+            shown.display(),
+            why = crate::out::os_text(&e)
+        )),
     }
     Ok(())
 }

@@ -30,6 +30,26 @@ pub fn delete_as_user(ctx: &Ctx, path: Option<OsString>, base_dirs: Vec<OsString
         return delete_path(ctx, Path::new(&path), false).map(|()| 0);
     }
     let sub = path.unwrap_or_default();
+    // Every path's spelling is checked before anything is deleted: a bad last base must not
+    // leave the first ones half-done.
+    for base in &base_dirs {
+        let base = Path::new(base);
+        if let Err(why) = target_names(base) {
+            let e = refusal(base, why);
+            out::log(&format!(
+                "Could not stat {} - {}",
+                base.display(),
+                out::strerror(&e)
+            ));
+            return Err(Error::Logged);
+        }
+        if !sub.is_empty() {
+            let full = below(base, &sub);
+            if let Err(why) = target_names(&full) {
+                return Err(error_while_deleting(&full, &refusal(&full, why)));
+            }
+        }
+    }
     let mut result = Ok(0);
     for base in &base_dirs {
         let base = Path::new(base);
@@ -61,18 +81,30 @@ pub fn delete_as_user(ctx: &Ctx, path: Option<OsString>, base_dirs: Vec<OsString
         } else if sub.is_empty() {
             delete_target(ctx, &target, true)
         } else {
-            // `<base>/<sub>` as Hadoop concatenates it: a sub-path starting with `/` stays
-            // below the base (Path::join would replace the base).
-            let mut full = base.as_os_str().to_os_string();
-            full.push("/");
-            full.push(&sub);
-            delete_path(ctx, Path::new(&full), false)
+            delete_path(ctx, &below(base, &sub), false)
         };
         if let Err(e) = outcome {
             result = Err(e);
         }
     }
     result
+}
+
+/// `<base>/<sub>` as Hadoop concatenates it: a sub-path starting with `/` stays below the base
+/// (`Path::join` would replace the base).
+fn below(base: &Path, sub: &OsStr) -> PathBuf {
+    let mut full = base.as_os_str().to_os_string();
+    full.push("/");
+    full.push(sub);
+    PathBuf::from(full)
+}
+
+/// Our refusal of a path's spelling, as an error naming the path.
+fn refusal(path: &Path, why: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{why}: {}", path.display()),
+    )
 }
 
 /// A path's final entry, reached without symlinks: its parent directory (opened) and name.
@@ -89,12 +121,7 @@ impl Target {
     /// before the confinement, so a missing path is success wherever it would be). With
     /// `confine`, an existing entry not below an NM-owned directory is refused.
     fn resolve(ctx: &Ctx, path: &Path, confine: bool) -> io::Result<Option<Target>> {
-        let invalid = |why: &str| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{why}: {}", path.display()),
-            )
-        };
+        let invalid = |why: &str| refusal(path, why);
         let (last, parents) = target_names(path).map_err(invalid)?;
         let mut dir = DirFd::open_root(Path::new("/"))?;
         let mut under_nm = dir.stat()?.uid == ctx.nm.uid.as_raw();

@@ -35,7 +35,11 @@ pub fn create_user_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Re
         let shown = layout::shown(&root.path, &[layout::USERCACHE, names.yarn_user]);
         let made = match root.dir.open_dir(OsStr::new(layout::USERCACHE)) {
             Ok(usercache) => make_user_owned_dir(ctx, &usercache, names.yarn_user, &shown)?,
-            Err(e) => Err(format!("Can't open {} - {e}", shown.display())),
+            Err(e) => Err(format!(
+                "Can't open {} - {why}",
+                shown.display(),
+                why = crate::out::os_text(&e)
+            )),
         };
         if let Err(why) = made {
             out::log(&why);
@@ -125,7 +129,11 @@ pub fn create_app_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Vec
         );
         match root.dir.mkdirs(&parts, layout::APP_DIR_MODE) {
             Ok(dir) => made.push((shown, dir)),
-            Err(e) => out::log(&format!("Can't create directory {} - {e}", shown.display())),
+            Err(e) => out::log(&format!(
+                "Can't create directory {} - {why}",
+                shown.display(),
+                why = crate::out::os_text(&e)
+            )),
         }
     }
     if made.is_empty() {
@@ -148,8 +156,9 @@ pub fn open_as_nm(
         Ok(file) => Some(file),
         Err(e) => {
             out::log(&format!(
-                "Can't open file {} as node manager - {e}",
-                path.display()
+                "Can't open file {} as node manager - {why}",
+                path.display(),
+                why = crate::out::os_text(&e)
             ));
             None
         }
