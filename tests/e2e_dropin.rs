@@ -695,6 +695,36 @@ fn refused_initialize_creates_nothing() {
         assert_eq!(tree_of(&node.log), Vec::<String>::new(), "{app}");
         assert!(!node.local.join("usercache").join(bob).exists());
     }
+
+    // A second local root the NM does not own: 20 as Hadoop's user-dir step answers, but the
+    // first root gets no user dir either (Hadoop makes it before it reaches the second).
+    let foreign = node.sb.prefix().join("foreign-root");
+    fs::create_dir(&foreign).unwrap();
+    let locals = format!("{}%{}", s(&node.local), s(&foreign));
+    let out = node.run(
+        bob,
+        "0",
+        &[APP, &cid, &s(&tokens), &locals, &s(&node.log), "/bin/true"],
+    );
+    out.assert_code(20);
+    assert_stdout(
+        &out,
+        &with(
+            main_lines(0, bob),
+            &[
+                format!(
+                    "Permission mismatch for {} for caller uid: {}, owner uid: 0.",
+                    s(&foreign),
+                    node.sb.users().nm.uid
+                ),
+                format!("Couldn't get userdir directory for {bob}."),
+            ],
+        ),
+    );
+    assert_stderr(&out, &[final_line(20, "Initialize user failed")]);
+    assert_eq!(tree_of(&node.local), before);
+    assert_eq!(tree_of(&node.log), Vec::<String>::new());
+    assert_eq!(tree_of(&foreign), Vec::<String>::new());
 }
 
 #[test]

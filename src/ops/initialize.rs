@@ -31,8 +31,17 @@ pub fn initialize_app(ctx: &Ctx, yarn_user: &OsStr, init: Initialize) -> Result<
         .tokens
         .file_name()
         .ok_or_else(|| Error::Failed("The credentials file has no file name".into()))?;
-    // The credentials are opened (as the NodeManager) before anything is created: a missing or
-    // unreadable file leaves no directory behind (Hadoop opens it after creating the dirs).
+    // Before anything is created: the local roots are checked (an L not owned by the NM is 20,
+    // as Hadoop's user-dir step answers, but before any user dir exists), then the credentials
+    // are opened as the NodeManager (a missing or unreadable file leaves no directory behind;
+    // Hadoop opens it after creating the dirs).
+    for local in &init.local_dirs {
+        if let Err(why) = layout::open_nm_root(local, ctx.nm.uid) {
+            out::log(&why);
+            out::log(&format!("Couldn't get userdir directory for {yarn_user}."));
+            return Err(Error::UserDirs(String::new()));
+        }
+    }
     let Some(mut tokens) = dirs::open_as_nm(ctx.nm, &init.tokens)? else {
         return Err(Error::Logged);
     };
@@ -83,7 +92,11 @@ fn create_container_log_dirs(
         let shown = layout::shown(&root.path, &[names.app_id, container_id]);
         dirs::make_user_owned_dir(ctx, app_log, container_id, &shown)?.map_err(|why| {
             out::log(&why);
-            Error::Failed("Failed to create container log directory".into())
+            out::log(&format!(
+                "Failed to create container log directory ({})!",
+                shown.display()
+            ));
+            Error::Logged
         })?;
     }
     Ok(())
