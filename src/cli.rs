@@ -308,7 +308,7 @@ pub fn parse(args: &[OsString], config: &Config) -> Result<Request> {
             gate(config.runc_enabled(), "runc")?;
             expect_argc(argc == 3)?;
             if mode.as_bytes() == b"--reap-runc-layer-mounts"
-                && scanf_int(&args[2]).is_none_or(|n| n < 0)
+                && !scanf_int(&args[2]).is_some_and(|n| n >= 0)
             {
                 return Err(Error::InvalidCommand(format!(
                     "Bad runc layer count: {}",

@@ -6,7 +6,7 @@ mod common;
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{symlink, MetadataExt};
+use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -573,22 +573,22 @@ fn a_disabled_feature_answers_32_whatever_its_argument_count() {
         let out = node.sb.run_as_nm(args);
         out.assert_code(32);
         out.assert_stdout_empty();
-        assert_stderr(&out, &with(disabled(feature), &[fd.clone()]));
+        assert_stderr(&out, &with(disabled(feature), std::slice::from_ref(&fd)));
     }
     // Launch docker (4) with too few arguments: the gate first.
     let out = node.run(ALICE, "4", &[]);
     out.assert_code(32);
     assert_stdout(&out, &main_lines(4, ALICE));
-    assert_stderr(&out, &with(disabled("docker"), &[fd.clone()]));
+    assert_stderr(&out, &with(disabled("docker"), std::slice::from_ref(&fd)));
 
     // Sync sysfs with no further argument: the user is checked, then 32 with no message.
     let out = node.run(ALICE, "6", &[]);
     out.assert_code(32);
     assert_stdout(&out, &main_lines(6, ALICE));
-    assert_stderr(&out, &[fd.clone()]);
+    assert_stderr(&out, std::slice::from_ref(&fd));
     let out = node.run(ALICE, "6", &[APP]);
     out.assert_code(32);
-    assert_stderr(&out, &[fd.clone()]);
+    assert_stderr(&out, std::slice::from_ref(&fd));
     // ... and enabled, the missing argument is ours to refuse (Hadoop reads past argv): 1.
     node.sb
         .write_config_with(&[("feature.yarn.sysfs.enabled", Some("true"))]);
