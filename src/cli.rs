@@ -307,6 +307,14 @@ pub fn parse(args: &[OsString], config: &Config) -> Result<Request> {
         b"--run-runc-container" | b"--reap-runc-layer-mounts" => {
             gate(config.runc_enabled(), "runc")?;
             expect_argc(argc == 3)?;
+            if mode.as_bytes() == b"--reap-runc-layer-mounts"
+                && !scanf_int(&args[2]).is_some_and(|n| n >= 0)
+            {
+                return Err(Error::InvalidCommand(format!(
+                    "Bad runc layer count: {}",
+                    args[2].to_string_lossy()
+                )));
+            }
             Ok(Request::Unsupported {
                 what: "runC support",
             })
@@ -534,8 +542,10 @@ fn run_as_user(args: &[OsString], config: &Config) -> Result<Request> {
         "main : requested yarn user is {}",
         yarn_user.to_string_lossy()
     ));
-    // Stricter than Hadoop's atoi, which reads "abc" as 0 (initialize): the number must be whole.
-    let Some(command) = parse_whole_i64(command_arg) else {
+    // Stricter than Hadoop's atoi, which reads "abc" as 0 (initialize) and "+1" as 1: the
+    // number must be whole, and a sign other than Hadoop's "-" of an unknown command is refused.
+    let signed = command_arg.as_bytes().first() == Some(&b'+');
+    let Some(command) = parse_whole_i64(command_arg).filter(|_| !signed) else {
         return Err(Error::InvalidCommand(format!(
             "Invalid command {} not supported.",
             command_arg.to_string_lossy()
@@ -620,6 +630,14 @@ fn run_as_user(args: &[OsString], config: &Config) -> Result<Request> {
             path: args.get(4).cloned(),
         }),
         SYNC_YARN_SYSFS => {
+            // Hadoop checks this gate after the user switch, before reading the arguments it
+            // never counted: a disabled sysfs is 32 whatever the count (the command says so).
+            if argc < 6 && !config.feature_enabled(Feature::YarnSysfs) {
+                return run_as(RunAsCommand::SyncSysfs {
+                    app_id: args.get(4).cloned().unwrap_or_default(),
+                    local_dirs: Vec::new(),
+                });
+            }
             // Hadoop crashes on a missing local-dirs argument; we say so.
             if argc < 6 {
                 return Err(Error::BadArgument(format!(
@@ -718,6 +736,37 @@ pub fn split_os_list(value: &OsStr, sep: char) -> Vec<OsString> {
             }
         }
     }
+}
+
+/// C `sscanf(s, "%d", &n)` as glibc does it: leading blanks, a sign, at least one digit, trailing
+/// text ignored; the `long` value (saturated) is narrowed to `int`. None when nothing converts.
+fn scanf_int(arg: &OsStr) -> Option<i32> {
+    let text = arg.as_bytes();
+    let start = text
+        .iter()
+        .position(|b| !b" \t\n\r\x0b\x0c".contains(b))
+        .unwrap_or(text.len());
+    let rest = &text[start..];
+    let (negative, digits) = match rest.first() {
+        Some(b'-') => (true, &rest[1..]),
+        Some(b'+') => (false, &rest[1..]),
+        _ => (false, rest),
+    };
+    let digits: Vec<u8> = digits
+        .iter()
+        .copied()
+        .take_while(u8::is_ascii_digit)
+        .collect();
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value: i128 = 0;
+    for d in digits {
+        value = (value * 10 + i128::from(d - b'0')).min(i128::from(i64::MAX) + 1);
+    }
+    let value = if negative { -value } else { value };
+    let long = value.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+    Some(long as i32)
 }
 
 /// C `atoi`, only for echoing the command number the way Hadoop prints it.
@@ -863,6 +912,20 @@ mod tests {
             v.push("/tmp/tc.cmds");
         }
         v
+    }
+
+    #[test]
+    fn runc_layer_count_reads_like_sscanf() {
+        let n = |t: &str| scanf_int(OsStr::new(t));
+        assert_eq!(n("3"), Some(3));
+        assert_eq!(n("  7x"), Some(7));
+        assert_eq!(n("+2"), Some(2));
+        assert_eq!(n("-1"), Some(-1));
+        assert_eq!(n("2147483648"), Some(i32::MIN));
+        assert_eq!(n("99999999999999999999"), Some(-1));
+        for none in ["", " ", "x1", "-", "+x"] {
+            assert_eq!(n(none), None, "{none:?}");
+        }
     }
 
     #[test]
@@ -1377,7 +1440,12 @@ mod tests {
 
     #[test]
     fn sysfs_needs_its_arguments() {
-        assert_eq!(code(&["a", "a", "6", "app"], ""), 1);
+        // Enabled: the count is checked; disabled: the command answers 32 after the user check.
+        assert_eq!(
+            code(&["a", "a", "6", "app"], "feature.yarn.sysfs.enabled=1\n"),
+            1
+        );
+        assert!(parse_words(&["a", "a", "6"], "").is_ok());
         assert!(parse_words(&["a", "a", "6", "app", "/L1"], "").is_ok());
     }
 

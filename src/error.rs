@@ -207,6 +207,10 @@ pub enum Error {
     /// exec-container: the command file can't be used (Hadoop's INVALID_DOCKER_COMMAND_FILE).
     #[error("{0}")]
     InvalidCommandFile(String),
+    /// A -1 failure whose message was already printed where Hadoop prints it (LOG for delete
+    /// and list): only the final line follows.
+    #[error("")]
+    Logged,
     /// Any failure Hadoop reports as -1 (status 255, "Unknown error code").
     #[error("{0}")]
     Failed(String),
@@ -227,7 +231,7 @@ impl Error {
             ExecutablePathTooLong(_) => Code::TooLongExecutorPath,
             Config(_) => Code::InvalidConfigFile,
             BinaryPermissions(_) | CallerNotAllowed(_) => Code::InvalidContainerExecPermissions,
-            UserRejected(_) | Failed(_) | NotSupported(_) => Code::Unknown,
+            UserRejected(_) | Failed(_) | Logged | NotSupported(_) => Code::Unknown,
             NmInputUnreadable(_) | NotNmRoot(_) => Code::InvalidNmRootDirs,
             SetuidFailed(_) => Code::SetuidOperFailed,
             ScriptExec(_) => Code::UnableToExecuteContainerScript,

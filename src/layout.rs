@@ -76,11 +76,20 @@ pub struct NmRoot {
 /// group is not checked). The message says what was wrong, in Hadoop's words.
 pub fn open_nm_root(path: &OsStr, nm_uid: Uid) -> Result<NmRoot, String> {
     let path = PathBuf::from(path);
-    let dir = DirFd::open_root(&path)
-        .map_err(|e| format!("Error checking file stats for {} -1 {}.", path.display(), e))?;
-    let stat = dir
-        .stat()
-        .map_err(|e| format!("Error checking file stats for {} -1 {}.", path.display(), e))?;
+    let dir = DirFd::open_root(&path).map_err(|e| {
+        format!(
+            "Error checking file stats for {} -1 {}.",
+            path.display(),
+            crate::out::strerror(&e)
+        )
+    })?;
+    let stat = dir.stat().map_err(|e| {
+        format!(
+            "Error checking file stats for {} -1 {}.",
+            path.display(),
+            crate::out::strerror(&e)
+        )
+    })?;
     if stat.uid != nm_uid.as_raw() {
         return Err(format!(
             "Permission mismatch for {} for caller uid: {}, owner uid: {}.",
@@ -101,24 +110,34 @@ pub fn create_directory_for_user(
     user: Uid,
     nm_gid: Gid,
 ) -> Result<DirFd, String> {
-    parent
-        .mkdir(name, USER_DIR_MODE)
-        .map_err(|e| format!("Failed to create directory {} - {e}", shown.display()))?;
-    let dir = parent
-        .open_dir(name)
-        .map_err(|e| format!("Failed to open directory {} - {e}", shown.display()))?;
+    parent.mkdir(name, USER_DIR_MODE).map_err(|e| {
+        format!(
+            "Failed to create directory {} - {why}",
+            shown.display(),
+            why = crate::out::os_text(&e)
+        )
+    })?;
+    let dir = parent.open_dir(name).map_err(|e| {
+        format!(
+            "Failed to open directory {} - {why}",
+            shown.display(),
+            why = crate::out::os_text(&e)
+        )
+    })?;
     dir.chown(user.as_raw(), nm_gid.as_raw()).map_err(|e| {
         format!(
-            "Failed to chown {} to {}:{}: {e}",
+            "Failed to chown {} to {}:{}: {why}",
             shown.display(),
             user,
-            nm_gid
+            nm_gid,
+            why = crate::out::os_text(&e)
         )
     })?;
     dir.chmod(USER_DIR_MODE).map_err(|e| {
         format!(
-            "Can't chmod {} to add the setgid bit - {e}",
-            shown.display()
+            "Can't chmod {} to add the setgid bit - {why}",
+            shown.display(),
+            why = crate::out::os_text(&e)
         )
     })?;
     Ok(dir)

@@ -435,8 +435,9 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     let pid_file = private.path.join(format!("{container_id}.pid"));
     identity::as_nm(nm, || private.dir.create_file(tokens_name(&tokens), 0o600))?.map_err(|e| {
         Error::Failed(format!(
-            "Cannot write the tokens file {} - {e}",
-            tokens.display()
+            "Cannot write the tokens file {} - {why}",
+            tokens.display(),
+            why = crate::out::os_text(&e)
         ))
     })?;
     steps.result(&format!(
@@ -586,9 +587,10 @@ impl PrivateDir {
         })?;
         let dir = made.map_err(|e| {
             Error::Failed(format!(
-                "Cannot create the private directory {} as uid {} - {e}",
+                "Cannot create the private directory {} as uid {} - {why}",
                 path.display(),
-                nm.uid
+                nm.uid,
+                why = crate::out::os_text(&e)
             ))
         })?;
         Ok(PrivateDir { path, dir })

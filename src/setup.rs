@@ -148,10 +148,18 @@ pub fn open_and_read_config(path: &Path) -> Result<Vec<u8>> {
         return Err(not_found());
     };
     let open_failed = |p: &Path, e: std::io::Error| {
-        Error::Config(format!("Can't open file {} - {e}", p.display()))
+        Error::Config(format!(
+            "Can't open file {} - {}",
+            p.display(),
+            crate::out::strerror(&e)
+        ))
     };
     let stat_failed = |p: &Path, e: std::io::Error| {
-        Error::Config(format!("Can't stat file {} - {e}", p.display()))
+        Error::Config(format!(
+            "Can't stat file {} - {}",
+            p.display(),
+            crate::out::strerror(&e)
+        ))
     };
     let mut dir = DirFd::open_root(Path::new("/")).map_err(|_| not_found())?;
     let mut so_far = PathBuf::from("/");

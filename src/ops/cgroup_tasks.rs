@@ -40,7 +40,7 @@ use super::modules::{CGROUPS_ROOT_KEY, CGROUPS_SECTION, CGROUPS_YARN_HIERARCHY_K
 /// The only cgroup files a pid is written to: the task lists of cgroup v1 (`tasks`) and of both
 /// versions (`cgroup.procs`, what the NodeManager passes). A control file (`pids.max`,
 /// `notify_on_release`, `cgroup.subtree_control`...) would take the pid as a setting.
-const CGROUP_TASK_FILES: [&str; 2] = ["tasks", "cgroup.procs"];
+pub(super) const CGROUP_TASK_FILES: [&str; 2] = ["tasks", "cgroup.procs"];
 
 /// The value that stands for "no cgroup".
 const NONE: &[u8] = b"none";

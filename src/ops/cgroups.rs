@@ -52,6 +52,11 @@ pub fn mount_cgroups(
         .get(CGROUPS_SECTION, CGROUPS_ROOT_KEY)
         .filter(|r| !r.is_empty())
         .unwrap_or(DEFAULT_CGROUP_ROOT);
+    // Every pair's spelling is checked before the first mount (Hadoop finds a bad pair only
+    // after mounting the ones before it).
+    for pair in pairs {
+        check_pair(hierarchy, pair)?;
+    }
     for pair in pairs {
         mount_one(root, nm, hierarchy, pair)?;
     }
@@ -63,7 +68,8 @@ fn invalid(why: String) -> Error {
     Error::InvalidCommand(String::new())
 }
 
-fn mount_one(root: &str, nm: NmIdentity, hierarchy: &OsStr, pair: &OsStr) -> Result<()> {
+/// What argv alone can refuse in one `controller=path` pair: the controller and the path.
+fn check_pair<'a>(hierarchy: &OsStr, pair: &'a OsStr) -> Result<(&'a OsStr, &'a Path)> {
     if fs::contains_dotdot(hierarchy) {
         return Err(invalid(
             "Unsupported cgroup hierarchy path detected.".into(),
@@ -98,10 +104,17 @@ fn mount_one(root: &str, nm: NmIdentity, hierarchy: &OsStr, pair: &OsStr) -> Res
     if path.as_os_str().len() + hierarchy.len() + 2 > EXECUTOR_PATH_MAX {
         return Err(invalid("cgroup hierarchy path is too long.".into()));
     }
+    Ok((controller, path))
+}
+
+fn mount_one(root: &str, nm: NmIdentity, hierarchy: &OsStr, pair: &OsStr) -> Result<()> {
+    let (controller, path) = check_pair(hierarchy, pair)?;
+    let shown = path.display();
     let (parent, name) = open_mount_parent(root, path)?;
     let mount_point = parent.open_dir(&name).map_err(|e| {
         invalid(format!(
-            "Could not open directory {shown} - {e}\ncgroup mount path is not empty. {shown}"
+            "Could not open directory {shown} - {why}\ncgroup mount path is not empty. {shown}",
+            why = crate::out::os_text(&e)
         ))
     })?;
     match mount_point.list() {
@@ -113,7 +126,8 @@ fn mount_one(root: &str, nm: NmIdentity, hierarchy: &OsStr, pair: &OsStr) -> Res
         }
         Err(e) => {
             return Err(invalid(format!(
-                "Could not open directory {shown} - {e}\ncgroup mount path is not empty. {shown}"
+                "Could not open directory {shown} - {why}\ncgroup mount path is not empty. {shown}",
+                why = crate::out::os_text(&e)
             )))
         }
     }
@@ -170,16 +184,19 @@ fn open_mount_parent(root: &str, path: &Path) -> Result<(DirFd, OsString)> {
             "cgroup mount path {shown} is not below the cgroup root {root} ([{CGROUPS_SECTION}] {CGROUPS_ROOT_KEY}, default {DEFAULT_CGROUP_ROOT})"
         )));
     }
-    let mut dir = DirFd::open_root(Path::new(root))
-        .map_err(|e| invalid(format!("Can't open the cgroup root {root} - {e}")))?;
+    let mut dir = DirFd::open_root(Path::new(root)).map_err(|e| {
+        invalid(format!(
+            "Can't open the cgroup root {root} - {why}",
+            why = crate::out::os_text(&e)
+        ))
+    })?;
     let below = above
         .get(root_parts.len()..)
         .ok_or_else(|| invalid(format!("cgroup mount path {shown} is not below {root}")))?;
     for part in below {
         dir = dir.open_dir(part).map_err(|e| {
             invalid(format!(
-                "Could not open directory {shown} - {e} (symlinks are not followed)\ncgroup mount path is not empty. {shown}"
-            ))
+                "Could not open directory {shown} - {why} (symlinks are not followed)\ncgroup mount path is not empty. {shown}", why = crate::out::os_text(&e)))
         })?;
     }
     Ok((dir, name.to_os_string()))
@@ -231,13 +248,21 @@ fn create_hierarchy(mounted: &DirFd, nm: NmIdentity, hierarchy: &OsStr, path: &P
     let made = match mounted.mkdirs(&parts, HIERARCHY_MODE) {
         Ok(dir) => dir,
         Err(e) => {
-            out::log(&format!("Can't create {} - {e}", shown.display()));
+            out::log(&format!(
+                "Can't create {} - {why}",
+                shown.display(),
+                why = crate::out::os_text(&e)
+            ));
             return Ok(());
         }
     };
     let (uid, gid) = (nm.uid.as_raw(), nm.gid.as_raw());
     if let Err(e) = made.chown(uid, gid) {
-        out::log(&format!("Can't chown {} - {e}", shown.display()));
+        out::log(&format!(
+            "Can't chown {} - {why}",
+            shown.display(),
+            why = crate::out::os_text(&e)
+        ));
         return Ok(());
     }
     match made.list() {
@@ -248,13 +273,18 @@ fn create_hierarchy(mounted: &DirFd, nm: NmIdentity, hierarchy: &OsStr, path: &P
             {
                 if let Err(e) = made.chown_at(entry, uid, gid) {
                     out::log(&format!(
-                        "Can't chown {} - {e}",
-                        shown.join(entry).display()
+                        "Can't chown {} - {why}",
+                        shown.join(entry).display(),
+                        why = crate::out::os_text(&e)
                     ));
                 }
             }
         }
-        Err(e) => out::log(&format!("Can't list {} - {e}", shown.display())),
+        Err(e) => out::log(&format!(
+            "Can't list {} - {why}",
+            shown.display(),
+            why = crate::out::os_text(&e)
+        )),
     }
     Ok(())
 }

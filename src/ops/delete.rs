@@ -30,15 +30,42 @@ pub fn delete_as_user(ctx: &Ctx, path: Option<OsString>, base_dirs: Vec<OsString
         return delete_path(ctx, Path::new(&path), false).map(|()| 0);
     }
     let sub = path.unwrap_or_default();
+    // Every path's spelling is checked before anything is deleted: a bad last base must not
+    // leave the first ones half-done.
+    for base in &base_dirs {
+        let base = Path::new(base);
+        if let Err(why) = target_names(base) {
+            let e = refusal(base, why);
+            out::log(&format!(
+                "Could not stat {} - {}",
+                base.display(),
+                out::strerror(&e)
+            ));
+            return Err(Error::Logged);
+        }
+        if !sub.is_empty() {
+            let full = below(base, &sub);
+            if let Err(why) = target_names(&full) {
+                return Err(error_while_deleting(&full, &refusal(&full, why)));
+            }
+        }
+    }
     let mut result = Ok(0);
     for base in &base_dirs {
         let base = Path::new(base);
-        let target = match Target::resolve(ctx, base) {
+        // A base dir that does not exist is skipped wherever it is (as in Hadoop). With a
+        // sub-path, the base is only the anchor: the confinement is checked on the walk to
+        // `<base>/<sub>`, where an NM-owned base (a local or log root) counts.
+        let target = match Target::resolve(ctx, base, sub.is_empty()) {
             Ok(Some(t)) => t,
-            Ok(None) => continue, // a missing base dir is skipped
+            Ok(None) => continue,
             Err(e) => {
-                out::log(&format!("Could not stat {} - {e}", base.display()));
-                return Err(Error::Failed(format!("Could not stat {}", base.display())));
+                out::log(&format!(
+                    "Could not stat {} - {}",
+                    base.display(),
+                    out::strerror(&e)
+                ));
+                return Err(Error::Logged);
             }
         };
         let outcome = if !target.is_dir {
@@ -48,19 +75,36 @@ pub fn delete_as_user(ctx: &Ctx, path: Option<OsString>, base_dirs: Vec<OsString
                     base.display(),
                     sub.to_string_lossy()
                 ));
-                return Err(Error::Failed(format!("{} is a file", base.display())));
+                return Err(Error::Logged);
             }
             delete_target(ctx, &target, false)
         } else if sub.is_empty() {
             delete_target(ctx, &target, true)
         } else {
-            delete_path(ctx, &base.join(&sub), false)
+            delete_path(ctx, &below(base, &sub), false)
         };
         if let Err(e) = outcome {
             result = Err(e);
         }
     }
     result
+}
+
+/// `<base>/<sub>` as Hadoop concatenates it: a sub-path starting with `/` stays below the base
+/// (`Path::join` would replace the base).
+fn below(base: &Path, sub: &OsStr) -> PathBuf {
+    let mut full = base.as_os_str().to_os_string();
+    full.push("/");
+    full.push(sub);
+    PathBuf::from(full)
+}
+
+/// Our refusal of a path's spelling, as an error naming the path.
+fn refusal(path: &Path, why: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{why}: {}", path.display()),
+    )
 }
 
 /// A path's final entry, reached without symlinks: its parent directory (opened) and name.
@@ -73,14 +117,11 @@ struct Target {
 
 impl Target {
     /// Walk `path` from `/` as the user, never following a symlink, noting whether a directory
-    /// owned by the NodeManager was passed. `Ok(None)` when the final entry does not exist.
-    fn resolve(ctx: &Ctx, path: &Path) -> io::Result<Option<Target>> {
-        let invalid = |why: &str| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{why}: {}", path.display()),
-            )
-        };
+    /// owned by the NodeManager was passed. `Ok(None)` when the path does not exist (checked
+    /// before the confinement, so a missing path is success wherever it would be). With
+    /// `confine`, an existing entry not below an NM-owned directory is refused.
+    fn resolve(ctx: &Ctx, path: &Path, confine: bool) -> io::Result<Option<Target>> {
+        let invalid = |why: &str| refusal(path, why);
         let (last, parents) = target_names(path).map_err(invalid)?;
         let mut dir = DirFd::open_root(Path::new("/"))?;
         let mut under_nm = dir.stat()?.uid == ctx.nm.uid.as_raw();
@@ -92,16 +133,16 @@ impl Target {
             };
             under_nm |= dir.stat()?.uid == ctx.nm.uid.as_raw();
         }
-        if !under_nm {
-            return Err(invalid(
-                "refusing a path outside the NodeManager's directories",
-            ));
-        }
         let st = match dir.stat_at(last) {
             Ok(st) => st,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
             Err(e) => return Err(e),
         };
+        if confine && !under_nm {
+            return Err(invalid(
+                "refusing a path outside the NodeManager's directories",
+            ));
+        }
         Ok(Some(Target {
             shown: path.to_path_buf(),
             parent: dir,
@@ -133,36 +174,37 @@ pub fn target_names(path: &Path) -> std::result::Result<(&OsStr, Vec<&OsStr>), &
 
 /// Hadoop's `delete_path` on an absolute path; a missing path is success.
 fn delete_path(ctx: &Ctx, path: &Path, rmdir_as_nm: bool) -> Result<()> {
-    match Target::resolve(ctx, path) {
+    match Target::resolve(ctx, path, true) {
         Ok(Some(target)) => delete_target(ctx, &target, rmdir_as_nm),
         Ok(None) => Ok(()),
-        Err(e) => {
-            out::log(&format!(
-                "Error while deleting {}: {} ({e})",
-                path.display(),
-                e.raw_os_error().unwrap_or(0)
-            ));
-            Err(Error::Failed(format!(
-                "Could not delete {}",
-                path.display()
-            )))
-        }
+        Err(e) => Err(error_while_deleting(path, &e)),
     }
+}
+
+/// Hadoop's line for a failed recursive delete: `Error while deleting <path>: <errno> (<text>)`.
+fn error_while_deleting(path: &Path, e: &io::Error) -> Error {
+    out::log(&format!(
+        "Error while deleting {}: {} ({})",
+        path.display(),
+        e.raw_os_error().unwrap_or(0),
+        out::strerror(e)
+    ));
+    Error::Logged
 }
 
 /// Remove the target: a non-directory is unlinked; a directory is emptied as the user and then
 /// removed, as the NodeManager when `rmdir_as_nm` (so a base in an NM-owned parent can go).
 fn delete_target(ctx: &Ctx, target: &Target, rmdir_as_nm: bool) -> Result<()> {
-    let failed = |e: io::Error| {
-        out::log(&format!(
-            "Error while deleting {}: {} ({e})",
-            target.shown.display(),
-            e.raw_os_error().unwrap_or(0)
-        ));
-        Error::Failed(format!("Could not delete {}", target.shown.display()))
-    };
+    let failed = |e: io::Error| error_while_deleting(&target.shown, &e);
     if !target.is_dir {
-        return target.parent.unlink(&target.name).map_err(failed);
+        return target.parent.unlink(&target.name).map_err(|e| {
+            out::log(&format!(
+                "failed to unlink {}: {}",
+                target.shown.display(),
+                out::strerror(&e)
+            ));
+            failed(e)
+        });
     }
     match open_for_delete(&target.parent, &target.name) {
         Ok(Some(dir)) => dir.remove_contents().map_err(failed)?,
@@ -175,8 +217,14 @@ fn delete_target(ctx: &Ctx, target: &Target, rmdir_as_nm: bool) -> Result<()> {
         target.parent.rmdir(&target.name)
     };
     removed.map_err(|e| {
-        out::log(&format!("rmdir of {} failed - {e}", target.shown.display()));
-        Error::Failed(format!("Could not delete {}", target.shown.display()))
+        // Hadoop's two wordings: the NodeManager's rmdir of a base, the user's of a path.
+        let text = out::strerror(&e);
+        let shown = target.shown.display();
+        out::log(&match rmdir_as_nm {
+            true => format!("rmdir of {shown} failed - {text}"),
+            false => format!("Couldn't delete directory {shown} - {text}"),
+        });
+        Error::Logged
     })
 }
 

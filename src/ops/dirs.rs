@@ -21,6 +21,7 @@ pub struct Names<'a> {
 /// Step "user dirs" (Hadoop's `initialize_user`): `<L>/usercache/<Y>` on every local dir, owned
 /// by the user, group the NM group, mode 02750, made as root through fds. An L not owned by the
 /// NM stops the step; a failure on one L is remembered while the others are still done.
+/// As in Hadoop, the failures are told on LOG as they happen; the error itself prints nothing.
 pub fn create_user_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Result<()> {
     let mut failed = false;
     for local in local_dirs {
@@ -30,12 +31,16 @@ pub fn create_user_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Re
                 "Couldn't get userdir directory for {}.",
                 names.yarn_user
             ));
-            Error::UserDirs("Could not create user dir".into())
+            Error::UserDirs(String::new())
         })?;
         let shown = layout::shown(&root.path, &[layout::USERCACHE, names.yarn_user]);
         let made = match root.dir.open_dir(OsStr::new(layout::USERCACHE)) {
             Ok(usercache) => make_user_owned_dir(ctx, &usercache, names.yarn_user, &shown)?,
-            Err(e) => Err(format!("Can't open {} - {e}", shown.display())),
+            Err(e) => Err(format!(
+                "Can't open {} - {why}",
+                shown.display(),
+                why = crate::out::os_text(&e)
+            )),
         };
         if let Err(why) = made {
             out::log(&why);
@@ -43,7 +48,7 @@ pub fn create_user_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Re
         }
     }
     if failed {
-        return Err(Error::UserDirs("Could not create user dir".into()));
+        return Err(Error::UserDirs(String::new()));
     }
     Ok(())
 }
@@ -69,13 +74,13 @@ pub fn create_app_log_dirs(
         let app_log =
             make_user_owned_dir(ctx, &root.dir, names.app_id, &shown)?.map_err(|why| {
                 out::log(&why);
-                Error::Failed("Could not create log dirs".into())
+                Error::Logged
             })?;
         made.push((root, app_log));
     }
     if made.is_empty() {
         out::log("Did not create any app-log directories");
-        return Err(Error::Failed("Could not create log dirs".into()));
+        return Err(Error::Logged);
     }
     Ok(made)
 }
@@ -125,7 +130,11 @@ pub fn create_app_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Vec
         );
         match root.dir.mkdirs(&parts, layout::APP_DIR_MODE) {
             Ok(dir) => made.push((shown, dir)),
-            Err(e) => out::log(&format!("Can't create directory {} - {e}", shown.display())),
+            Err(e) => out::log(&format!(
+                "Can't create directory {} - {why}",
+                shown.display(),
+                why = crate::out::os_text(&e)
+            )),
         }
     }
     if made.is_empty() {
@@ -148,8 +157,9 @@ pub fn open_as_nm(
         Ok(file) => Some(file),
         Err(e) => {
             out::log(&format!(
-                "Can't open file {} as node manager - {e}",
-                path.display()
+                "Can't open file {} as node manager - {why}",
+                path.display(),
+                why = crate::out::os_text(&e)
             ));
             None
         }

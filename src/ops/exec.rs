@@ -103,9 +103,12 @@ fn read_command_file(nm: NmIdentity, path: &Path) -> Result<Vec<u8>> {
     };
     let file = super::dirs::open_as_nm(nm, path)?
         .ok_or_else(|| refuse("it can't be opened as the NodeManager".into()))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| refuse(format!("can't stat it - {e}")))?;
+    let meta = file.metadata().map_err(|e| {
+        refuse(format!(
+            "can't stat it - {why}",
+            why = crate::out::os_text(&e)
+        ))
+    })?;
     if !super::dirs::written_only_by_nm(&meta, nm) {
         return Err(refuse(
             "it must be owned by the NodeManager and not group- or world-writable".into(),
@@ -114,7 +117,12 @@ fn read_command_file(nm: NmIdentity, path: &Path) -> Result<Vec<u8>> {
     let mut text = Vec::new();
     file.take(MAX_CONFIG_BYTES as u64 + 1)
         .read_to_end(&mut text)
-        .map_err(|e| refuse(format!("can't read it - {e}")))?;
+        .map_err(|e| {
+            refuse(format!(
+                "can't read it - {why}",
+                why = crate::out::os_text(&e)
+            ))
+        })?;
     if text.len() > MAX_CONFIG_BYTES {
         return Err(refuse("it is too large".into()));
     }
@@ -197,10 +205,18 @@ fn open_work_dir(nm: NmIdentity, user: &ValidatedUser, work_dir: &str) -> Result
         }
         Ok(dir)
     })?
-    .map_err(|e| refuse(format!("can't be opened as the user - {e}")))?;
-    let st = dir
-        .stat()
-        .map_err(|e| refuse(format!("can't be examined - {e}")))?;
+    .map_err(|e| {
+        refuse(format!(
+            "can't be opened as the user - {why}",
+            why = crate::out::os_text(&e)
+        ))
+    })?;
+    let st = dir.stat().map_err(|e| {
+        refuse(format!(
+            "can't be examined - {why}",
+            why = crate::out::os_text(&e)
+        ))
+    })?;
     if st.uid != user.uid().as_raw() {
         return Err(refuse(format!("it is owned by uid {}", st.uid)));
     }

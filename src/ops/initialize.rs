@@ -27,14 +27,28 @@ pub fn initialize_app(ctx: &Ctx, yarn_user: &OsStr, init: Initialize) -> Result<
         )));
     };
     let names = Names { yarn_user, app_id };
+    let token_name = init
+        .tokens
+        .file_name()
+        .ok_or_else(|| Error::Failed("The credentials file has no file name".into()))?;
+    // Before anything is created: the local roots are checked (an L not owned by the NM is 20,
+    // as Hadoop's user-dir step answers, but before any user dir exists), then the credentials
+    // are opened as the NodeManager (a missing or unreadable file leaves no directory behind;
+    // Hadoop opens it after creating the dirs).
+    for local in &init.local_dirs {
+        if let Err(why) = layout::open_nm_root(local, ctx.nm.uid) {
+            out::log(&why);
+            out::log(&format!("Couldn't get userdir directory for {yarn_user}."));
+            return Err(Error::UserDirs(String::new()));
+        }
+    }
+    let Some(mut tokens) = dirs::open_as_nm(ctx.nm, &init.tokens)? else {
+        return Err(Error::Logged);
+    };
 
     dirs::create_user_dirs(ctx, &names, &init.local_dirs)?;
     let app_logs = dirs::create_app_log_dirs(ctx, &names, &init.log_dirs)?;
     create_container_log_dirs(ctx, &names, &init.container_id, &app_logs)?;
-
-    let Some(mut tokens) = dirs::open_as_nm(ctx.nm, &init.tokens)? else {
-        return Err(Error::Failed("Could not open the credentials file".into()));
-    };
     identity::drop_to_user_permanently(&ctx.user)?;
     process::join_new_session_keyring()?;
 
@@ -42,22 +56,23 @@ pub fn initialize_app(ctx: &Ctx, yarn_user: &OsStr, init: Initialize) -> Result<
     let Some((primary_path, primary)) = app_dirs.first() else {
         return Err(Error::Failed("Could not create app dirs".into()));
     };
-    let token_name = init
-        .tokens
-        .file_name()
-        .ok_or_else(|| Error::Failed("The credentials file has no file name".into()))?;
     primary
         .copy_new_file(&mut tokens, token_name, 0o600)
         .map_err(|e| {
             Error::Failed(format!(
-                "Can't copy the credentials to {} - {e}",
-                primary_path.join(token_name).display()
+                "Can't copy the credentials to {} - {why}",
+                primary_path.join(token_name).display(),
+                why = crate::out::os_text(&e)
             ))
         })?;
     drop(tokens);
 
-    // Hadoop closes stdin; /dev/null keeps fd 0 from being reused by whatever opens next.
-    let _ = process::replace_stdin_with_dev_null();
+    // The localizer never gets the NodeManager's stdin. Hadoop closes fd 0; we point it at
+    // /dev/null (reads see EOF, and fd 0 cannot be reused by whatever the localizer opens
+    // next); if /dev/null cannot be opened, fd 0 is closed as in Hadoop.
+    if process::replace_stdin_with_dev_null().is_err() {
+        let _ = nix::unistd::close(0);
+    }
     nix::unistd::fchdir(std::os::fd::AsRawFd::as_raw_fd(&primary.raw_fd()))
         .map_err(|e| Error::Failed(format!("Failed to chdir to app dir - {}", e.desc())))?;
     if process::no_new_privs_configured(&ctx.setup.config) {
@@ -78,7 +93,11 @@ fn create_container_log_dirs(
         let shown = layout::shown(&root.path, &[names.app_id, container_id]);
         dirs::make_user_owned_dir(ctx, app_log, container_id, &shown)?.map_err(|why| {
             out::log(&why);
-            Error::Failed("Failed to create container log directory".into())
+            out::log(&format!(
+                "Failed to create container log directory ({})!",
+                shown.display()
+            ));
+            Error::Logged
         })?;
     }
     Ok(())

@@ -20,7 +20,7 @@ use crate::out;
 use crate::process;
 use crate::sys::{self, Forked};
 
-use super::cgroup_tasks::{self, TaskFile};
+use super::cgroup_tasks::{self, TaskFile, CGROUP_TASK_FILES};
 use super::dirs::{self, Names};
 use super::Ctx;
 
@@ -36,9 +36,10 @@ struct Inputs {
     tasks: Vec<TaskFile>,
 }
 
-pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<i32> {
-    // Ids become path components: refuse bad ones before anything changes (Hadoop fails later,
-    // with these codes, after the pid file was written).
+/// Everything argv alone can refuse, before anything changes (the tc file is applied, the pid
+/// file written, directories created): ids (Hadoop fails later, with these codes, after the pid
+/// file was written), the work dir's spelling and the cgroup file names.
+pub fn validate<'a>(yarn_user: &'a OsStr, launch: &'a Launch) -> Result<(Names<'a>, &'a str)> {
     let Some(yarn_user) = valid_yarn_user(yarn_user) else {
         return Err(Error::UserDirs(
             "Unsupported userdir directory path detected.".into(),
@@ -55,6 +56,13 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
         ));
     };
     let names = Names { yarn_user, app_id };
+    precheck_work_dir(&names, container_id, launch)?;
+    precheck_cgroup_files(launch)?;
+    Ok((names, container_id))
+}
+
+pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<i32> {
+    let (names, container_id) = validate(yarn_user, &launch)?;
 
     out::log("Getting exit code file...");
     let (pid_dir, pid_name) = fs::split_parent(&launch.pid_file).map_err(|_| {
@@ -106,17 +114,14 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
 }
 
 fn open_inputs(ctx: &Ctx, launch: &Launch) -> Result<Inputs> {
-    let open = |path: &Path, what: &str| -> Result<File> {
-        dirs::open_as_nm(ctx.nm, path)?
-            .ok_or_else(|| Error::NmInputUnreadable(format!("Could not open {what}")))
+    // `open_as_nm` printed Hadoop's line on LOG; as in Hadoop only the final line follows.
+    let open = |path: &Path| -> Result<File> {
+        dirs::open_as_nm(ctx.nm, path)?.ok_or_else(|| Error::NmInputUnreadable(String::new()))
     };
-    let script = open(&launch.script, "container file")?;
-    let tokens = open(&launch.tokens, "cred file")?;
+    let script = open(&launch.script)?;
+    let tokens = open(&launch.tokens)?;
     let stores = match &launch.https {
-        Some((keystore, truststore)) => Some((
-            open(keystore, "keystore file")?,
-            open(truststore, "truststore file")?,
-        )),
+        Some((keystore, truststore)) => Some((open(keystore)?, open(truststore)?)),
         None => None,
     };
     Ok(Inputs {
@@ -184,6 +189,64 @@ fn container_child(
     )))
 }
 
+/// The work dir must be spelled `<L>/usercache/<Y>/appcache/<app>/<cid>` for one of the local
+/// dirs given (compared by path components), or no container directory could be it: refused
+/// before anything is created. [`open_work_dir`] still checks the opened directory's identity.
+fn precheck_work_dir(names: &Names, container_id: &str, launch: &Launch) -> Result<()> {
+    let listed = launch.local_dirs.iter().any(|local| {
+        let mut expected = std::path::PathBuf::from(local);
+        for part in layout::app_dir_components(names.yarn_user, names.app_id) {
+            expected.push(part);
+        }
+        expected.push(container_id);
+        expected.components().eq(launch.work_dir.components())
+    });
+    if listed {
+        Ok(())
+    } else {
+        Err(Error::WorkDirs(format!(
+            "Work dir {} is not the container's directory under a local dir",
+            launch.work_dir.display()
+        )))
+    }
+}
+
+/// The `cgroups=` files must be task lists with a parent ([`cgroup_tasks::open_task_files`] checks the
+/// rest on the opened file): refused (27) before the pid file is written.
+fn precheck_cgroup_files(launch: &Launch) -> Result<()> {
+    if launch.resources_key.as_bytes() != b"cgroups" {
+        return Ok(());
+    }
+    for file in launch
+        .resources_values
+        .iter()
+        .filter(|v| v.as_bytes() != b"none")
+    {
+        let path = Path::new(file);
+        let (_, name) = fs::split_parent(path).map_err(|e| {
+            Error::Cgroup(format!(
+                "Invalid cgroup file {} - {why}",
+                path.display(),
+                why = crate::out::os_text(&e)
+            ))
+        })?;
+        if !CGROUP_TASK_FILES
+            .iter()
+            .any(|t| name.as_bytes() == t.as_bytes())
+        {
+            out::log(&format!(
+                "Pid file {} is not a cgroup task list (tasks or cgroup.procs)",
+                path.display()
+            ));
+            return Err(Error::Cgroup(format!(
+                "{} is not a cgroup task file",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The pid file, as the NodeManager: `<pidfile>.tmp` (new, 0700) then rename; no newline.
 fn write_pid_file(ctx: &Ctx, dir: &Path, name: &OsStr, pid: Pid) -> Result<()> {
     let mut tmp = name.to_os_string();
@@ -194,8 +257,9 @@ fn write_pid_file(ctx: &Ctx, dir: &Path, name: &OsStr, pid: Pid) -> Result<()> {
     })?
     .map_err(|e| {
         Error::PidFile(format!(
-            "Can't write pid file {} - {e}",
-            dir.join(name).display()
+            "Can't write pid file {} - {why}",
+            dir.join(name).display(),
+            why = crate::out::os_text(&e)
         ))
     })
 }
@@ -207,8 +271,9 @@ fn write_exit_code(ctx: &Ctx, dir: &Path, name: &OsStr, status: i32) -> Result<(
     })?
     .map_err(|e| {
         Error::Failed(format!(
-            "Can't write exit code file {} - {e}",
-            dir.join(name).display()
+            "Can't write exit code file {} - {why}",
+            dir.join(name).display(),
+            why = crate::out::os_text(&e)
         ))
     })
 }
@@ -231,8 +296,9 @@ fn create_container_dirs(
         match root.dir.mkdirs(&parts, layout::CONTAINER_DIR_MODE) {
             Ok(dir) => work_dirs.push(dir),
             Err(e) => out::log(&format!(
-                "Can't create container dir under {} - {e}",
-                root.path.display()
+                "Can't create container dir under {} - {why}",
+                root.path.display(),
+                why = crate::out::os_text(&e)
             )),
         }
     }
@@ -251,8 +317,9 @@ fn create_container_dirs(
         ) {
             Ok(_) => logs += 1,
             Err(e) => out::log(&format!(
-                "Can't create container log dir under {} - {e}",
-                root.path.display()
+                "Can't create container log dir under {} - {why}",
+                root.path.display(),
+                why = crate::out::os_text(&e)
             )),
         }
     }
@@ -266,10 +333,18 @@ fn create_container_dirs(
 /// Hadoop uses whatever path it is given, creating missing components as the user.
 fn open_work_dir(path: &Path, container_dirs: &[DirFd]) -> Result<DirFd> {
     let refuse = |why: String| Error::WorkDirs(format!("Work dir {} {why}", path.display()));
-    let dir = DirFd::open_root(path).map_err(|e| refuse(format!("can't be opened - {e}")))?;
-    let st = dir
-        .stat()
-        .map_err(|e| refuse(format!("can't be examined - {e}")))?;
+    let dir = DirFd::open_root(path).map_err(|e| {
+        refuse(format!(
+            "can't be opened - {why}",
+            why = crate::out::os_text(&e)
+        ))
+    })?;
+    let st = dir.stat().map_err(|e| {
+        refuse(format!(
+            "can't be examined - {why}",
+            why = crate::out::os_text(&e)
+        ))
+    })?;
     let is_ours = container_dirs
         .iter()
         .filter_map(|d| d.stat().ok())
@@ -284,8 +359,12 @@ fn open_work_dir(path: &Path, container_dirs: &[DirFd]) -> Result<DirFd> {
 
 /// `tmp` (0710), `private_slash_tmp` and `private_var_slash_tmp` (exactly 0710).
 fn create_tmp_dirs(work_dir: &DirFd) -> Result<()> {
-    let fail =
-        |name: &str, e: std::io::Error| Error::TmpDirs(format!("Could not create {name} - {e}"));
+    let fail = |name: &str, e: std::io::Error| {
+        Error::TmpDirs(format!(
+            "Could not create {name} - {why}",
+            why = crate::out::os_text(&e)
+        ))
+    };
     work_dir
         .mkdirs(&[OsStr::new(layout::TMP_DIR)], layout::CONTAINER_DIR_MODE)
         .map_err(|e| fail(layout::TMP_DIR, e))?;
@@ -308,8 +387,9 @@ fn copy_inputs(work_dir: &DirFd, inputs: &mut Inputs) -> Result<()> {
         )
         .map_err(|e| {
             Error::ScriptCopy(format!(
-                "Could not create copy file {} - {e}",
-                layout::CONTAINER_SCRIPT
+                "Could not create copy file {} - {why}",
+                layout::CONTAINER_SCRIPT,
+                why = crate::out::os_text(&e)
             ))
         })?;
     work_dir
@@ -320,8 +400,9 @@ fn copy_inputs(work_dir: &DirFd, inputs: &mut Inputs) -> Result<()> {
         )
         .map_err(|e| {
             Error::CredentialsCopy(format!(
-                "Could not copy file {} - {e}",
-                layout::CREDENTIALS_FILE
+                "Could not copy file {} - {why}",
+                layout::CREDENTIALS_FILE,
+                why = crate::out::os_text(&e)
             ))
         })?;
     if let Some((keystore, truststore)) = inputs.stores.as_mut() {
@@ -329,16 +410,18 @@ fn copy_inputs(work_dir: &DirFd, inputs: &mut Inputs) -> Result<()> {
             .copy_new_file(keystore, OsStr::new(layout::KEYSTORE_FILE), 0o600)
             .map_err(|e| {
                 Error::KeystoreCopy(format!(
-                    "Could not copy file {} - {e}",
-                    layout::KEYSTORE_FILE
+                    "Could not copy file {} - {why}",
+                    layout::KEYSTORE_FILE,
+                    why = crate::out::os_text(&e)
                 ))
             })?;
         work_dir
             .copy_new_file(truststore, OsStr::new(layout::TRUSTSTORE_FILE), 0o600)
             .map_err(|e| {
                 Error::TruststoreCopy(format!(
-                    "Could not copy file {} - {e}",
-                    layout::TRUSTSTORE_FILE
+                    "Could not copy file {} - {why}",
+                    layout::TRUSTSTORE_FILE,
+                    why = crate::out::os_text(&e)
                 ))
             })?;
     }

@@ -15,7 +15,7 @@ use super::Ctx;
 pub fn list_as_user(ctx: &Ctx, path: Option<OsString>) -> Result<i32> {
     let Some(path) = path else {
         out::log("Could not stat (null) - Bad address");
-        return Err(Error::Failed("No directory to list".into()));
+        return Err(Error::Logged);
     };
     let path = Path::new(&path);
     // Listing needs no privilege at all: drop for good first (Hadoop lists with euid = user).
@@ -26,11 +26,17 @@ pub fn list_as_user(ctx: &Ctx, path: Option<OsString>) -> Result<i32> {
             "Could not stat {} - refusing a relative path",
             path.display()
         ));
-        return Err(Error::Failed("Relative path".into()));
+        return Err(Error::Logged);
     }
+    // Hadoop's messages go to LOG (stdout) with the C library's error text, and nothing else
+    // follows but the final line.
     let meta = std::fs::metadata(path).map_err(|e| {
-        out::log(&format!("Could not stat {} - {e}", path.display()));
-        Error::Failed(format!("Could not stat {}", path.display()))
+        out::log(&format!(
+            "Could not stat {} - {}",
+            path.display(),
+            out::strerror(&e)
+        ));
+        Error::Logged
     })?;
     let mut lines = Vec::with_capacity(OUTPUT_CHUNK);
     if !meta.is_dir() {
@@ -46,15 +52,24 @@ pub fn list_as_user(ctx: &Ctx, path: Option<OsString>) -> Result<i32> {
             lines.clear();
         }
     };
-    let listed = DirFd::open_root(path).and_then(|d| d.for_each_name(&mut write_name));
+    let dir = DirFd::open_root(path).map_err(|e| {
+        out::log(&format!(
+            "Could not open directory {} - {}",
+            path.display(),
+            out::strerror(&e)
+        ));
+        Error::Logged
+    })?;
+    let listed = dir.for_each_name(&mut write_name);
     // What was read goes out even if reading stopped half-way (Hadoop prints as it reads).
     out::log_raw(&lines);
     listed.map_err(|e| {
         out::log(&format!(
-            "Could not read directory {} - {e}",
-            path.display()
+            "Could not read directory {} - {}",
+            path.display(),
+            out::strerror(&e)
         ));
-        Error::Failed(format!("Could not read directory {}", path.display()))
+        Error::Logged
     })?;
     Ok(0)
 }

@@ -55,13 +55,16 @@ pub fn execute(setup: &Setup, request: Request) -> Result<i32> {
 /// Every run-as-user command starts the same way (Hadoop's `set_user`): the user policy, then an
 /// effective switch to the user with its groups. The command decides what runs as whom next.
 fn run_as_user(setup: &Setup, run_as: RunAs) -> Result<i32> {
-    // A launch's tc file is applied first, as root, before anything else (as in Hadoop).
+    // Validation before any change: the user policy and a launch's arguments are checked
+    // before its tc file is applied (Hadoop applies it first, then checks the user).
+    let user = users::check_run_as_user(&run_as.user, &setup.config)?;
     if let RunAsCommand::Launch(launch) = &run_as.command {
+        launch::validate(&run_as.yarn_user, launch)?;
+        // A launch's tc file is applied next, as root, before the switch to the user.
         if let Some(file) = &launch.tc_command_file {
             tc::run_traffic_control(nm_identity(setup), crate::cli::TcAction::ModifyState, file)?;
         }
     }
-    let user = users::check_run_as_user(&run_as.user, &setup.config)?;
     identity::assume_user(&user)?;
     let ctx = Ctx {
         setup,

@@ -158,9 +158,8 @@ fn write_deny_lines(config: &Config, container_id: &str, lines: &[String]) -> Re
         ));
         file.write_all(line.as_bytes()).map_err(|e| {
             Error::Failed(format!(
-                "CGroups: Failed to write cgroups file, {} - {e}\nCGroups: Failed to update cgroups",
-                shown.display()
-            ))
+                "CGroups: Failed to write cgroups file, {} - {why}\nCGroups: Failed to update cgroups",
+                shown.display(), why = crate::out::os_text(&e)))
         })?;
     }
     Ok(())
@@ -199,8 +198,9 @@ fn open_deny_file(config: &Config, container_id: &str) -> Result<(File, PathBuf)
     below.push(container_id);
     let not_found = |e: std::io::Error| {
         fail(format!(
-            "CGroups: Could not find file to write, {} - {e}",
-            shown.display()
+            "CGroups: Could not find file to write, {} - {why}",
+            shown.display(),
+            why = crate::out::os_text(&e)
         ))
     };
     let mut dir = DirFd::open_root(Path::new(root)).map_err(not_found)?;
@@ -209,8 +209,9 @@ fn open_deny_file(config: &Config, container_id: &str) -> Result<(File, PathBuf)
     }
     let file = dir.open_append(OsStr::new(DENY_FILE)).map_err(|e| {
         fail(format!(
-            "CGroups: Failed to open cgroups file, {} - {e}",
-            shown.display()
+            "CGroups: Failed to open cgroups file, {} - {why}",
+            shown.display(),
+            why = crate::out::os_text(&e)
         ))
     })?;
     if !fs::is_on_cgroup_fs(std::os::fd::AsFd::as_fd(&file)).unwrap_or(false) {

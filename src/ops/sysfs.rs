@@ -57,7 +57,11 @@ pub fn sync_yarn_sysfs(
         let _ = sysfs.remove_entry(name);
         match sysfs.copy_new_file(&mut spec, name, 0o750) {
             Ok(()) => return Ok(0),
-            Err(e) => out::log(&format!("Can't copy {} - {e}", source.display())),
+            Err(e) => out::log(&format!(
+                "Can't copy {} - {why}",
+                source.display(),
+                why = crate::out::os_text(&e)
+            )),
         }
     }
     Err(not_found())

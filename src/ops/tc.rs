@@ -36,9 +36,13 @@ pub fn run_traffic_control(nm: NmIdentity, action: TcAction, command_file: &Path
             command_file.display()
         ))
     })?;
-    let meta = file
-        .metadata()
-        .map_err(|e| fail(format!("Can't stat {} - {e}", command_file.display())))?;
+    let meta = file.metadata().map_err(|e| {
+        fail(format!(
+            "Can't stat {} - {why}",
+            command_file.display(),
+            why = crate::out::os_text(&e)
+        ))
+    })?;
     if !super::dirs::written_only_by_nm(&meta, nm) {
         return Err(fail(format!(
             "tc command file {} must be owned by the NodeManager and not group- or world-writable",
