@@ -849,12 +849,12 @@ fn explaining_checksetup_reports_links_nnp_and_nm_dirs() {
     let Some(sb) = Sandbox::new("op_explain_extras") else {
         return;
     };
-    // An extra hard link of the binary: a warning, exit stays 0.
+    // An extra hard link of the binary: a failure (the binary refuses to run with one), 22.
     let link = sb.bin_dir().join("ce-old-name");
     fs::hard_link(sb.bin(), &link).unwrap();
     sb.run_as_nm(&["--checksetup", "--verbose"])
-        .assert_code(0)
-        .assert_stdout_has("[WARN] hard links of the binary")
+        .assert_code(22)
+        .assert_stdout_has("[FAIL] hard links of the binary")
         .assert_stdout_has("2 link(s)")
         .assert_stdout_has(&format!("-xdev -samefile {}", sb.bin().display()));
     fs::remove_file(&link).unwrap();
