@@ -348,11 +348,13 @@ fn users_named_like_subcommands_still_work_positionally() {
         .assert_code(0)
         .assert_stdout_has("main : run as user is list")
         .assert_stdout_has("entry-a");
-    // A yarn user spelled like an option, command number third: still positional.
+    // A yarn user spelled like an option, command number third: still positional (the
+    // NodeManager's argv), and then refused by the user-name grammar (issue 14 item 12).
     sb.run_as_nm(&["list", "--user", "5", &d])
-        .assert_code(0)
+        .assert_code(255)
         .assert_stdout_has("main : requested yarn user is --user")
-        .assert_stdout_has("entry-a");
+        .assert_stdout_has("Invalid yarn user name --user")
+        .assert_stdout_lacks("entry-a");
     // And the operator form for the same account.
     sb.run_as_nm(&["list", "--user", "list", "--dir", &d])
         .assert_code(0)

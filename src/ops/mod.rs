@@ -3,6 +3,7 @@
 
 mod cgroups;
 mod delete;
+mod delete_worker;
 mod dirs;
 mod exec;
 mod initialize;
