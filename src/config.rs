@@ -167,8 +167,7 @@ impl Config {
             match parse_entry(line) {
                 Ok(Entry::Store(key, value)) => {
                     if is_single_valued_key(&config.sections[current].name, key) {
-                        if let Some(first) = first_line.insert((current, key.to_string()), number)
-                        {
+                        if let Some(first) = first_line.insert((current, key.to_string()), number) {
                             return Err(Error::Config(duplicate_key_message(
                                 path,
                                 &config.sections[current].name,
@@ -357,7 +356,13 @@ pub fn is_single_valued_key(section: &str, key: &str) -> bool {
         || key.ends_with(".binary")
 }
 
-fn duplicate_key_message(path: &str, section: &str, key: &str, first: usize, again: usize) -> String {
+fn duplicate_key_message(
+    path: &str,
+    section: &str,
+    key: &str,
+    first: usize,
+    again: usize,
+) -> String {
     let place = if section == DEFAULT_SECTION {
         String::new()
     } else {

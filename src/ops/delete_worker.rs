@@ -44,7 +44,8 @@ const NM_DROP_FAILED: i32 = -1;
 /// Run `work` (all of delete) in a worker that is fully the user; serve its rmdir-as-NM
 /// requests; return its status.
 pub fn run_as_user_worker(ctx: &Ctx, work: impl FnOnce() -> Result<i32>) -> Result<i32> {
-    let setup_failed = |what: &str, e: Errno| Error::Failed(format!("{what} failed - {}", e.desc()));
+    let setup_failed =
+        |what: &str, e: Errno| Error::Failed(format!("{what} failed - {}", e.desc()));
     let (parent_end, worker_end) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -95,14 +96,17 @@ pub fn run_as_user_worker(ctx: &Ctx, work: impl FnOnce() -> Result<i32>) -> Resu
 /// In the worker: `rmdir` of `name` in `parent` by a process that is fully the NodeManager.
 /// The outer error means the NodeManager's identity could not be taken (exit 6, as before).
 pub fn rmdir_as_nm(parent: &DirFd, name: &OsStr) -> Result<io::Result<()>> {
-    let lost = |why: String| Error::SetuidFailed(format!("Can't remove a directory as the NodeManager - {why}"));
+    let lost = |why: String| {
+        Error::SetuidFailed(format!(
+            "Can't remove a directory as the NodeManager - {why}"
+        ))
+    };
     let sock = TO_PARENT
         .get()
         .ok_or_else(|| lost("not in the delete worker".into()))?;
     let mut msg = vec![RMDIR];
     msg.extend_from_slice(name.as_bytes());
-    send(sock.as_raw_fd(), &msg, Some(parent.raw_fd()))
-        .map_err(|e| lost(e.desc().to_string()))?;
+    send(sock.as_raw_fd(), &msg, Some(parent.raw_fd())).map_err(|e| lost(e.desc().to_string()))?;
     let mut reply = [0u8; 4];
     let got = recv(sock.as_raw_fd(), &mut reply).map_err(|e| lost(e.desc().to_string()))?;
     if got.0 != 4 {
@@ -173,9 +177,19 @@ fn rmdir_in_nm_child(nm: NmIdentity, dir: &OwnedFd, name: &OsStr) -> i32 {
 /// One message, with at most one descriptor passed along.
 fn send(sock: RawFd, msg: &[u8], fd: Option<BorrowedFd<'_>>) -> nix::Result<()> {
     let fds = fd.map(|f| [f.as_raw_fd()]);
-    let cmsgs: Vec<ControlMessage> = fds.as_ref().map(|f| ControlMessage::ScmRights(f)).into_iter().collect();
+    let cmsgs: Vec<ControlMessage> = fds
+        .as_ref()
+        .map(|f| ControlMessage::ScmRights(f))
+        .into_iter()
+        .collect();
     loop {
-        match sendmsg::<UnixAddr>(sock, &[IoSlice::new(msg)], &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+        match sendmsg::<UnixAddr>(
+            sock,
+            &[IoSlice::new(msg)],
+            &cmsgs,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        ) {
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(e),
             Ok(n) if n == msg.len() => return Ok(()),
@@ -189,7 +203,8 @@ fn recv(sock: RawFd, buf: &mut [u8]) -> nix::Result<(usize, Option<OwnedFd>)> {
     let mut space = nix::cmsg_space!([RawFd; 1]);
     loop {
         let mut iov = [IoSliceMut::new(buf)];
-        let msg = match recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+        let msg = match recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)
+        {
             Err(Errno::EINTR) => continue,
             other => other?,
         };

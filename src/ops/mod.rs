@@ -97,7 +97,9 @@ fn check_yarn_user_name(run_as: &RunAs) -> Result<()> {
     let name = run_as.yarn_user.as_bytes();
     if carried_only && !users::plausible_user_name(name) {
         let shown = crate::out::escape_controls(&String::from_utf8_lossy(name)).into_owned();
-        return Err(Error::UserRejected(format!("Invalid yarn user name {shown}")));
+        return Err(Error::UserRejected(format!(
+            "Invalid yarn user name {shown}"
+        )));
     }
     Ok(())
 }
