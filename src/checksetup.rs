@@ -239,6 +239,9 @@ fn inspect(r: &mut Report, caller: &Caller) -> DirOwner {
     inspect_binary(r, &exe, group.as_ref().map(|(n, g)| (n.as_str(), *g)));
     inspect_privileges(r, &exe, caller);
     inspect_binary_extras(r, &exe);
+    if let Some(config) = config.as_ref() {
+        inspect_cgroup_confinement(r, config);
+    }
     let (Some(config), Some((group, gid))) = (config, group) else {
         return DirOwner::NotAllowed;
     };
@@ -272,6 +275,32 @@ fn inspect(r: &mut Report, caller: &Caller) -> DirOwner {
         return DirOwner::NotAllowed;
     }
     inspect_pin(r, &config, &group, gid, caller)
+}
+
+/// Which `cgroups=` task files a launch accepts (see ops::cgroup_tasks).
+fn inspect_cgroup_confinement(r: &mut Report, config: &Config) {
+    match crate::ops::cgroup_confinement(config) {
+        Ok((root, hierarchy)) => {
+            let h = hierarchy.join("/");
+            r.check(
+                Verdict::Ok,
+                "launch cgroups= task files",
+                &format!("[cgroups] root={root}, yarn-hierarchy={h}"),
+                &format!(
+                    "accepted only strictly below {root}/<controller>/{h}/ (cgroup v2 at {root}: {root}/{h}/), reached without symlinks"
+                ),
+                &[],
+            );
+        }
+        // Not a warning: most nodes use no CGroups; the line says what launch then accepts.
+        Err(why) => r.check(
+            Verdict::Ok,
+            "launch cgroups= task files",
+            &why,
+            "launch refuses every cgroups= value but 'none' (exit 27)",
+            &["set [cgroups] root (the NodeManager's cgroup mount path) and yarn-hierarchy (its yarn.nodemanager.linux-container-executor.cgroups.hierarchy) to let containers join cgroups".into()],
+        ),
+    }
 }
 
 fn bare_name(uid: u32) -> String {

@@ -403,8 +403,20 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     ));
 
     steps.say("NodeManager directories (each must be owned by the NodeManager user)");
+    // Looked at with the caller's own rights (as `--checksetup --local-dir` does), never root's:
+    // the answer must not tell what lies below a directory the caller cannot read.
+    let caller = NmIdentity {
+        uid: setup.caller.uid,
+        gid: setup.caller.gid,
+    };
     for dir in local_dirs.iter().chain(&log_dirs) {
-        layout::open_nm_root(dir.as_os_str(), setup.nm_uid).map_err(|why| {
+        let check = || layout::open_nm_root(dir.as_os_str(), setup.nm_uid).map(drop);
+        let seen = if setup.caller.uid.is_root() {
+            check()
+        } else {
+            identity::as_nm(caller, check)?
+        };
+        seen.map_err(|why| {
             Error::NotNmRoot(format!(
                 "{why}\n{} is not an NM-owned directory: it must be owned by uid {} (the caller, \
                  who plays the NodeManager); nothing was created.",

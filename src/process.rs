@@ -33,6 +33,10 @@ const ADJUSTED_LIMITS: [Resource; 4] = [
 
 static CALLER_LIMITS: OnceLock<Vec<(Resource, u64, u64)>> = OnceLock::new();
 
+/// The environment the caller gave us, copied out before it was cleared (see
+/// [`capture_and_clear_environment`]); only the localizer ever gets (the allowed part of) it.
+static CALLER_ENV: OnceLock<Vec<(std::ffi::OsString, std::ffi::OsString)>> = OnceLock::new();
+
 /// Fewest descriptors we need: a handful per operation (directory walks hold at most two or
 /// three at once), with a wide margin.
 pub const MIN_NOFILE: u64 = 64;
@@ -48,6 +52,9 @@ pub fn harden_at_start() {
     // fds 0-2 open before anything else opens a file, so nothing we open becomes someone's
     // stdout. (Rust's runtime does the same before main; this does not rely on it.)
     ensure_std_fds_open();
+    // Before the first NSS lookup (getpwnam, getgrnam, getgrouplist, initgroups): an NSS
+    // module may read variables glibc's secure mode leaves in place.
+    capture_and_clear_environment();
     // Nothing inherited above fd 2 may reach a program we exec.
     let _ = sys::cloexec_inherited_fds();
     // Known signal state: every disposition default (an ignored SIGCHLD would make the kernel
@@ -206,11 +213,37 @@ pub fn env_pair_allowed(name: &[u8], value: &[u8]) -> bool {
     !dangerous && !name.is_empty() && !name.contains(&b'=')
 }
 
-/// The environment handed to a program we exec as the application user: what the NodeManager
-/// gave us (empty for launch, its own for the localizer) minus what [`env_pair_allowed`]
-/// refuses. Nothing we decide depends on it; it is only passed on.
-pub fn child_environment() -> Vec<std::ffi::CString> {
-    filter_environment(std::env::vars_os())
+/// Copy the caller's environment out, then empty the process environment. Nothing we do as
+/// root reads a variable after this, and no C library or NSS code (systemd's modules read
+/// `SYSTEMD_*` with plain `getenv`) can be steered by one. Called once, first thing in `main`.
+pub fn capture_and_clear_environment() {
+    let _ = CALLER_ENV.set(std::env::vars_os().collect());
+    sys::clear_environment();
+}
+
+fn caller_environment() -> impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)> {
+    CALLER_ENV.get().cloned().unwrap_or_default().into_iter()
+}
+
+/// The localizer's environment: the NodeManager's (as Hadoop passes it on) minus what
+/// [`env_pair_allowed`] refuses. Nothing we decide depends on it; it is only passed on.
+pub fn localizer_environment() -> Vec<std::ffi::CString> {
+    filter_environment(caller_environment())
+}
+
+/// The caller's `PATH`, for the localizer's program search (done only as the user, just before
+/// the exec: the search reads the process environment, which was cleared).
+pub fn caller_path() -> Option<std::ffi::OsString> {
+    caller_environment()
+        .find(|(k, _)| k.as_encoded_bytes() == b"PATH")
+        .map(|(_, v)| v)
+}
+
+/// The container's environment: empty. What a container sees is what its launch script sets
+/// (the NodeManager writes every variable into it and clears its own environment for launch);
+/// nothing of the caller's reaches it. Hadoop passes its own environment through.
+pub fn container_environment() -> Vec<std::ffi::CString> {
+    Vec::new()
 }
 
 fn filter_environment(
@@ -225,6 +258,20 @@ fn filter_environment(
             std::ffi::CString::new(pair).ok()
         })
         .collect()
+}
+
+/// A new, empty session keyring for the localizer or the container, joined after the permanent
+/// drop (so the user owns it): keys in the caller's (the NodeManager's) session keyring are no
+/// longer possessed, so they are out of reach. A kernel without keyrings (ENOSYS) has nothing to
+/// share; any other failure refuses, since the caller's keyring would stay joined.
+pub fn join_new_session_keyring() -> crate::error::Result<()> {
+    match sys::join_new_session_keyring() {
+        Ok(_) | Err(nix::errno::Errno::ENOSYS) => Ok(()),
+        Err(e) => Err(crate::error::Error::Failed(format!(
+            "Can't start a new session keyring - {}",
+            e.desc()
+        ))),
+    }
 }
 
 /// Last steps before exec'ing user code: the audit line for the start, the caller's limits,

@@ -127,3 +127,61 @@ pub fn set_controlling_tty(fd: std::os::fd::BorrowedFd<'_>) -> Result<(), Errno>
         Err(Errno::last())
     }
 }
+
+/// Empty the process environment (`clearenv`), so that nothing a caller put there can reach a
+/// C library or NSS module that reads it with plain `getenv` while we hold root. Call only while
+/// the process is single-threaded, after the values still needed were copied out.
+pub fn clear_environment() {
+    // SAFETY: the binary never spawns a thread, so no other thread can be reading `environ`
+    // concurrently; std keeps no borrowed pointers into the environment (its getters copy), and
+    // clearenv only drops glibc's array of pointers.
+    let _ = unsafe { libc::clearenv() };
+}
+
+/// `keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)`: replace this process's session keyring with a
+/// new, anonymous one (owned by the current uid), so that keys in the caller's session keyring
+/// are no longer possessed by us or by anything we exec. Returns the new keyring's serial.
+pub fn join_new_session_keyring() -> Result<i64, Errno> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: a null name asks the kernel for an anonymous keyring; the call reads no memory of
+    // ours and changes only this process's keyring credentials.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    if rc < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(rc)
+    }
+}
+
+/// The id of the mount an open descriptor lies on (`statx` `STATX_MNT_ID`), to tell a mount
+/// crossing that device numbers alone cannot (a bind mount keeps the device).
+pub fn mount_id(fd: std::os::fd::BorrowedFd<'_>) -> Result<u64, Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: statx is all-integer plain data, so all-zero is a valid value.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: the empty C string literal lives for the whole call and AT_EMPTY_PATH makes the
+    // kernel use the borrowed (open) descriptor itself; it writes at most one `struct statx`
+    // into our live, writable local.
+    let rc = unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            libc::STATX_MNT_ID,
+            &mut stx,
+        )
+    };
+    if rc != 0 {
+        return Err(Errno::last());
+    }
+    if stx.stx_mask & libc::STATX_MNT_ID == 0 {
+        return Err(Errno::ENOSYS);
+    }
+    Ok(stx.stx_mnt_id)
+}

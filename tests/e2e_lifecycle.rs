@@ -620,26 +620,41 @@ fn two_users_full_lifecycle_in_parallel() {
 // 5. cgroups
 // ------------------------------------------------------------------------------------------
 
-/// A fresh, writable cgroup directory (v1 cpu, pids or memory; else v2 unified) and the
-/// controller name as /proc/<pid>/cgroup shows it.
-fn make_cgroup(tag: &str) -> Option<(PathBuf, String)> {
+/// A test cgroup `<controller>/<hierarchy>/<name>` below /sys/fs/cgroup (v1 cpu, pids or
+/// memory; else v2 unified): (hierarchy dir, cgroup dir, controller name as /proc/<pid>/cgroup
+/// shows it, hierarchy name). Launch accepts only task files below `[cgroups] root` and
+/// `yarn-hierarchy`, which [`confine_to`] configures.
+fn make_cgroup(tag: &str) -> Option<(PathBuf, PathBuf, String, String)> {
+    let hier = format!("cexec-e2e-h-{tag}-{}", std::process::id());
     let name = format!("cexec-e2e-{tag}-{}", std::process::id());
     for controller in ["cpu", "pids", "memory", "unified"] {
         let base = Path::new("/sys/fs/cgroup").join(controller);
         if !base.is_dir() || base.is_symlink() {
             continue;
         }
-        let dir = base.join(&name);
+        let hdir = base.join(&hier);
+        let dir = hdir.join(&name);
         let _ = fs::remove_dir(&dir);
-        if fs::create_dir(&dir).is_ok() {
+        let _ = fs::remove_dir(&hdir);
+        if fs::create_dir(&hdir).is_ok() && fs::create_dir(&dir).is_ok() {
             let procs = dir.join("cgroup.procs");
             if procs.exists() {
-                return Some((dir, controller.to_string()));
+                return Some((hdir, dir, controller.to_string(), hier));
             }
-            let _ = fs::remove_dir(&dir);
         }
+        let _ = fs::remove_dir(&dir);
+        let _ = fs::remove_dir(&hdir);
     }
     None
+}
+
+/// `[cgroups] root=/sys/fs/cgroup` and `yarn-hierarchy=<hier>` in the node's configuration.
+fn confine_to(node: &Node, hier: &str) {
+    let mut text = common::config_text(&[]);
+    text.push_str(&format!(
+        "[cgroups]\nroot=/sys/fs/cgroup\nyarn-hierarchy={hier}\n"
+    ));
+    node.sb.write_config(&text);
 }
 
 fn remove_cgroup(dir: &Path) {
@@ -654,7 +669,7 @@ fn launch_joins_the_cgroup() {
     let Some(node) = Node::new("life_cgroup") else {
         return;
     };
-    let Some((cg, controller)) = make_cgroup("join") else {
+    let Some((hdir, cg, controller, hier)) = make_cgroup("join") else {
         let banner = "!".repeat(100);
         use std::io::Write;
         let _ = writeln!(
@@ -670,15 +685,17 @@ fn launch_joins_the_cgroup() {
         APP,
         "#!/bin/sh\ncat /proc/$$/cgroup > cgroup.txt\nexit 0\n",
     );
+    confine_to(&node, &hier);
     let procs = cg.join("cgroup.procs");
     let out = c.launch_with(&node, &format!("cgroups={}", procs.display()));
     let seen = fs::read_to_string(c.work_dir.join("cgroup.txt")).unwrap_or_default();
     remove_cgroup(&cg);
+    remove_cgroup(&hdir);
     out.assert_code(0);
     let want = if controller == "unified" {
-        format!("0::/{name}")
+        format!("0::/{hier}/{name}")
     } else {
-        format!(":/{name}")
+        format!(":/{hier}/{name}")
     };
     assert!(
         seen.lines()

@@ -211,9 +211,9 @@ fn mounts_the_unified_hierarchy_with_the_cgroup2_key() {
         );
         return;
     }
-    let (_, mps) = scratch(&sb, &["unified"]);
-    // No [cgroups] root: the whole path is walked from / without following symlinks.
-    enable(&sb, None);
+    let (root, mps) = scratch(&sb, &["unified"]);
+    // The mount point is reached from [cgroups] root without following symlinks.
+    enable(&sb, Some(&root));
     let hier = format!("{}/nm", fresh_hierarchy());
     let pair = format!("cgroup2={}", mps[0].display());
     let top = hier.split('/').next().unwrap().to_string();

@@ -497,6 +497,12 @@ impl DirFd {
     }
 
     /// The descriptor, borrowed.
+    /// The target of the symlink `name` beneath self (readlinkat; nothing is followed).
+    pub fn read_link_at(&self, name: &OsStr) -> io::Result<OsString> {
+        check_name(name)?;
+        Ok(nix::fcntl::readlinkat(Some(self.fd.as_raw_fd()), name)?)
+    }
+
     pub fn raw_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }

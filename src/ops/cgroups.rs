@@ -6,8 +6,8 @@
 //! `<path>/<hierarchy>` (0750) and give it and its entries to the NodeManager.
 //!
 //! Beyond Hadoop, which mounts wherever it is told by name:
-//! - the mount point is reached without following any symlink: below `[cgroups] root` when that
-//!   is configured (and it must lie below it), else from `/`; it is opened with `O_NOFOLLOW`,
+//! - the mount point must lie strictly below `[cgroups] root` (`/sys/fs/cgroup` when that is not
+//!   set) and is reached from that root without following any symlink; it is opened with `O_NOFOLLOW`,
 //!   checked empty on that descriptor, and mounted through `/proc/self/fd/<n>`, so the directory
 //!   checked is the directory mounted on;
 //! - the hierarchy is created, checked and chowned through descriptors on the new mount, which
@@ -37,6 +37,8 @@ use super::modules::{CGROUPS_ROOT_KEY, CGROUPS_SECTION};
 const EXECUTOR_PATH_MAX: usize = 4096;
 /// The hierarchy directory's mode (Hadoop: 0750).
 const HIERARCHY_MODE: u32 = 0o750;
+/// The cgroup root mounts must lie below when `[cgroups] root` is not set.
+pub const DEFAULT_CGROUP_ROOT: &str = "/sys/fs/cgroup";
 /// The controller key that asks for the unified hierarchy.
 pub const CGROUP2_KEY: &str = "cgroup2";
 
@@ -48,7 +50,8 @@ pub fn mount_cgroups(
 ) -> Result<i32> {
     let root = config
         .get(CGROUPS_SECTION, CGROUPS_ROOT_KEY)
-        .filter(|r| !r.is_empty());
+        .filter(|r| !r.is_empty())
+        .unwrap_or(DEFAULT_CGROUP_ROOT);
     for pair in pairs {
         mount_one(root, nm, hierarchy, pair)?;
     }
@@ -60,7 +63,7 @@ fn invalid(why: String) -> Error {
     Error::InvalidCommand(String::new())
 }
 
-fn mount_one(root: Option<&str>, nm: NmIdentity, hierarchy: &OsStr, pair: &OsStr) -> Result<()> {
+fn mount_one(root: &str, nm: NmIdentity, hierarchy: &OsStr, pair: &OsStr) -> Result<()> {
     if fs::contains_dotdot(hierarchy) {
         return Err(invalid(
             "Unsupported cgroup hierarchy path detected.".into(),
@@ -150,41 +153,28 @@ fn mount_one(root: Option<&str>, nm: NmIdentity, hierarchy: &OsStr, pair: &OsStr
     create_hierarchy(&mounted, nm, hierarchy, path)
 }
 
-/// The mount point's parent directory, reached with `O_NOFOLLOW` at every step: from the
-/// configured `[cgroups] root` (which the mount point must lie strictly below), else from `/`.
-fn open_mount_parent(root: Option<&str>, path: &Path) -> Result<(DirFd, OsString)> {
+/// The mount point's parent directory, reached with `O_NOFOLLOW` at every step from the cgroup
+/// root (configured, else `/sys/fs/cgroup`), which the mount point must lie strictly below.
+fn open_mount_parent(root: &str, path: &Path) -> Result<(DirFd, OsString)> {
     let shown = path.display();
     let parts = components(path.as_os_str());
     let Some((name, above)) = parts.split_last() else {
         return Err(invalid(format!("Invalid cgroup mount path {shown}")));
     };
-    let (mut dir, below) = match root {
-        Some(root) => {
-            let root_parts = components(OsStr::new(root));
-            let inside = root.starts_with('/')
-                && parts.len() > root_parts.len()
-                && parts[..root_parts.len()] == root_parts[..];
-            if !inside {
-                return Err(invalid(format!(
-                    "cgroup mount path {shown} is not below [{CGROUPS_SECTION}] {CGROUPS_ROOT_KEY} {root}"
-                )));
-            }
-            let dir = DirFd::open_root(Path::new(root)).map_err(|e| {
-                invalid(format!(
-                    "Can't open [{CGROUPS_SECTION}] {CGROUPS_ROOT_KEY} {root} - {e}"
-                ))
-            })?;
-            let below = above
-                .get(root_parts.len()..)
-                .ok_or_else(|| invalid(format!("cgroup mount path {shown} is not below {root}")))?;
-            (dir, below)
-        }
-        None => {
-            let dir = DirFd::open_nofollow(Path::new("/"))
-                .map_err(|e| invalid(format!("Can't open / - {e}")))?;
-            (dir, above)
-        }
-    };
+    let root_parts = components(OsStr::new(root));
+    let inside = root.starts_with('/')
+        && parts.len() > root_parts.len()
+        && parts[..root_parts.len()] == root_parts[..];
+    if !inside {
+        return Err(invalid(format!(
+            "cgroup mount path {shown} is not below the cgroup root {root} ([{CGROUPS_SECTION}] {CGROUPS_ROOT_KEY}, default {DEFAULT_CGROUP_ROOT})"
+        )));
+    }
+    let mut dir = DirFd::open_root(Path::new(root))
+        .map_err(|e| invalid(format!("Can't open the cgroup root {root} - {e}")))?;
+    let below = above
+        .get(root_parts.len()..)
+        .ok_or_else(|| invalid(format!("cgroup mount path {shown} is not below {root}")))?;
     for part in below {
         dir = dir.open_dir(part).map_err(|e| {
             invalid(format!(

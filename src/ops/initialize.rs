@@ -36,6 +36,7 @@ pub fn initialize_app(ctx: &Ctx, yarn_user: &OsStr, init: Initialize) -> Result<
         return Err(Error::Failed("Could not open the credentials file".into()));
     };
     identity::drop_to_user_permanently(&ctx.user)?;
+    process::join_new_session_keyring()?;
 
     let app_dirs = dirs::create_app_dirs(ctx, &names, &init.local_dirs);
     let Some((primary_path, primary)) = app_dirs.first() else {
@@ -94,7 +95,11 @@ fn exec_localizer(argv: &[std::ffi::OsString]) -> Result<i32> {
     let Some(program) = args.first() else {
         return Err(Error::Failed("No localizer command given".into()));
     };
-    let env = process::child_environment();
+    let env = process::localizer_environment();
+    // execvpe searches the process's own PATH (cleared at start): the NodeManager's, as Hadoop.
+    if let Some(path) = process::caller_path() {
+        std::env::set_var("PATH", path);
+    }
     process::prepare_exec(process::caller_umask());
     let Err(err) = nix::unistd::execvpe(program, &args, &env);
     Err(Error::Failed(format!(

@@ -5,7 +5,6 @@
 
 use std::ffi::{CString, OsStr};
 use std::fs::File;
-use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -21,6 +20,7 @@ use crate::out;
 use crate::process;
 use crate::sys::{self, Forked};
 
+use super::cgroup_tasks::{self, TaskFile};
 use super::dirs::{self, Names};
 use super::Ctx;
 
@@ -32,6 +32,8 @@ struct Inputs {
     script: File,
     tokens: File,
     stores: Option<(File, File)>,
+    /// The cgroup task files, opened and checked as root before anything starts.
+    tasks: Vec<TaskFile>,
 }
 
 pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<i32> {
@@ -65,7 +67,13 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
     exit_code_name.push(".exitcode");
 
     out::log("Creating script paths...");
-    let inputs = open_inputs(ctx, &launch)?;
+    let mut inputs = open_inputs(ctx, &launch)?;
+    // The cgroup task files are opened and checked before anything starts (see cgroup_tasks).
+    inputs.tasks = if launch.resources_key.as_bytes() == b"cgroups" {
+        cgroup_tasks::open_task_files(&ctx.setup.config, &launch.resources_values)?
+    } else {
+        Vec::new()
+    };
 
     match sys::fork().map_err(|e| Error::Failed(format!("fork failed - {}", e.desc())))? {
         Forked::Parent(child) => {
@@ -115,6 +123,7 @@ fn open_inputs(ctx: &Ctx, launch: &Launch) -> Result<Inputs> {
         script,
         tokens,
         stores,
+        tasks: Vec::new(),
     })
 }
 
@@ -135,20 +144,14 @@ fn container_child(
     write_pid_file(ctx, pid_dir, pid_name, pid)?;
 
     out::log("Writing to cgroup task files...");
-    if launch.resources_key.as_bytes() == b"cgroups" {
-        for file in launch
-            .resources_values
-            .iter()
-            .filter(|v| v.as_bytes() != b"none")
-        {
-            write_pid_to_cgroup(Path::new(file), pid)?;
-        }
-    }
+    cgroup_tasks::write_pid(&mut inputs.tasks, pid)?;
+    inputs.tasks.clear();
 
     out::log("Creating local dirs...");
     dirs::create_user_dirs(ctx, names, &launch.local_dirs)?;
     dirs::create_app_log_dirs(ctx, names, &launch.log_dirs)?;
     identity::drop_to_user_permanently(&ctx.user)?;
+    process::join_new_session_keyring()?;
     if dirs::create_app_dirs(ctx, names, &launch.local_dirs).is_empty() {
         return Err(Error::WorkDirs("Could not create app dirs".into()));
     }
@@ -171,7 +174,7 @@ fn container_child(
     let script = launch.work_dir.join(layout::CONTAINER_SCRIPT);
     let script_c = CString::new(script.as_os_str().as_bytes())
         .map_err(|_| Error::ScriptExec("work dir contains a NUL byte".into()))?;
-    let env = process::child_environment();
+    let env = process::container_environment();
     process::prepare_exec(CONTAINER_UMASK);
     let Err(err) = nix::unistd::execve(&script_c, std::slice::from_ref(&script_c), &env);
     Err(Error::ScriptExec(format!(
@@ -208,50 +211,6 @@ fn write_exit_code(ctx: &Ctx, dir: &Path, name: &OsStr, status: i32) -> Result<(
             dir.join(name).display()
         ))
     })
-}
-
-/// The only cgroup files a pid is written to: the task lists of cgroup v1 (`tasks`) and of both
-/// versions (`cgroup.procs`, what the NodeManager passes). Beyond Hadoop, which writes to any
-/// file on a cgroup filesystem: a control file (`notify_on_release`, `pids.max`,
-/// `memory.limit_in_bytes`, `cgroup.subtree_control`…) of any cgroup would take the pid as a new
-/// setting, written by root.
-const CGROUP_TASK_FILES: [&str; 2] = ["tasks", "cgroup.procs"];
-
-/// Append the pid to a cgroup `tasks`/`cgroup.procs` file as root, only if the opened file is on
-/// a cgroup (v1 or v2) filesystem; never creates and never follows a final symlink.
-fn write_pid_to_cgroup(path: &Path, pid: Pid) -> Result<()> {
-    let fail = |why: String| Error::Cgroup(why);
-    identity::as_root(|| -> Result<()> {
-        let (dir, name) = fs::split_parent(path)
-            .map_err(|e| fail(format!("Invalid cgroup file {} - {e}", path.display())))?;
-        if !CGROUP_TASK_FILES
-            .iter()
-            .any(|t| name.as_bytes() == t.as_bytes())
-        {
-            out::log(&format!(
-                "Pid file {} is not a cgroup task list (tasks or cgroup.procs)",
-                path.display()
-            ));
-            return Err(fail(format!(
-                "{} is not a cgroup task file",
-                path.display()
-            )));
-        }
-        let dir = DirFd::open_root(&dir)
-            .map_err(|e| fail(format!("Can't open {} - {e}", path.display())))?;
-        let mut file = dir
-            .open_append(&name)
-            .map_err(|e| fail(format!("Can't open file {} as root - {e}", path.display())))?;
-        if !fs::is_on_cgroup_fs(std::os::fd::AsFd::as_fd(&file)).unwrap_or(false) {
-            out::log(&format!(
-                "Pid file {} is not located on cgroup/cgroup2 filesystem",
-                path.display()
-            ));
-            return Err(fail(format!("{} is not a cgroup file", path.display())));
-        }
-        file.write_all(pid.to_string().as_bytes())
-            .map_err(|e| fail(format!("Can't write pid to {} - {e}", path.display())))
-    })?
 }
 
 /// Container work dirs `<L>/usercache/<Y>/appcache/<app>/<cid>` (0710) on every NM-owned local

@@ -1,6 +1,7 @@
 //! The commands, one file each. `execute` runs a parsed request with the identities Hadoop uses
 //! for it and returns the exit status the NodeManager should see.
 
+mod cgroup_tasks;
 mod cgroups;
 mod delete;
 mod delete_worker;
@@ -14,6 +15,7 @@ mod signal;
 mod sysfs;
 mod tc;
 
+pub use cgroup_tasks::configured as cgroup_confinement;
 #[doc(hidden)]
 pub use delete::target_names as delete_target_names;
 
