@@ -5,7 +5,7 @@
 //!
 //! The report inspects, read-only and in the setup's order, every object the setup checks
 //! (executable, configuration file and each parent, group, binary, privileges, caller, the
-//! `nm-user` pin) plus what the setup does not check (extra hard links, `nosuid`, RPATH/RUNPATH,
+//! `nm-user` pin, the single hard link) plus what the setup does not check (`nosuid`, RPATH/RUNPATH,
 //! `--local-dir`/`--log-dir` roots), and prints for each what it saw, what was expected and the
 //! command that fixes it. Then the real setup checks run and have the last word on the exit
 //! code, so the report can never turn a failing node into a passing one.
@@ -692,22 +692,21 @@ fn inspect_privileges(r: &mut Report, exe: &Path, caller: &Caller) {
     r.check(verdict, what, &seen, expected, &fix);
 }
 
-// st_nlink is u64 on x86_64 but u32 on some other Linux targets.
-#[allow(clippy::unnecessary_cast)]
 fn inspect_binary_extras(r: &mut Report, exe: &Path) {
     let nlink = open_exe()
         .and_then(|fd| nix::sys::stat::fstat(fd.as_raw_fd()).ok())
-        .map_or(1, |s| s.st_nlink as u64);
+        .map_or(1, |s| setup::link_count(&s));
     let mount = mount_point_of(exe).unwrap_or_else(|| PathBuf::from("/"));
     r.check(
         if nlink > 1 {
-            Verdict::Warn
+            Verdict::Fail(Code::InvalidContainerExecPermissions)
         } else {
             Verdict::Ok
         },
         "hard links of the binary",
         &format!("{nlink} link(s)"),
-        "1: another name for a setuid binary survives upgrades and can be run from elsewhere",
+        "1: another name for a setuid binary survives upgrades, can be run from elsewhere and \
+         read another configuration, so the binary refuses to run (22)",
         &[
             format!("find {} -xdev -samefile {}", mount.display(), exe.display()),
             format!("then rm every name it prints except {}", exe.display()),

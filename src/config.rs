@@ -13,7 +13,9 @@
 //!   reads without limit; a root-owned config has no business being megabytes long;
 //! * bytes that are not UTF-8 — Hadoop stores any bytes; we want every value to be a `str`;
 //! * a NUL byte — Hadoop silently cuts the line at it (and reads out of bounds when the line
-//!   starts with one), which no honest file relies on.
+//!   starts with one), which no honest file relies on;
+//! * a security-relevant key stored twice in one section ([`is_single_valued_key`]) — Hadoop
+//!   takes the first; a reader of the file may well take the second.
 //!
 //! And one place where we are more lenient: when a header name recurs while its section still
 //! stores nothing (e.g. `[x]` three times with no entries, or `[x]`, `k=`, `[x]`), Hadoop asks
@@ -115,6 +117,9 @@ impl Config {
         let mut current = 0;
         // Section name -> index, so a file of many headers parses in linear time.
         let mut by_name: HashMap<&str, usize> = HashMap::new();
+        // (section index, key) -> line of the first stored value, for the security-relevant
+        // keys that may appear only once (beyond Hadoop, see [`is_single_valued_key`]).
+        let mut first_line: HashMap<(usize, String), usize> = HashMap::new();
 
         // Hadoop's getline: lines end at '\n' only (a '\r' stays part of the line), and a last
         // line without '\n' still counts.
@@ -160,9 +165,22 @@ impl Config {
             }
 
             match parse_entry(line) {
-                Ok(Entry::Store(key, value)) => config.sections[current]
-                    .entries
-                    .push((key.to_string(), value.to_string())),
+                Ok(Entry::Store(key, value)) => {
+                    if is_single_valued_key(&config.sections[current].name, key) {
+                        if let Some(first) = first_line.insert((current, key.to_string()), number) {
+                            return Err(Error::Config(duplicate_key_message(
+                                path,
+                                &config.sections[current].name,
+                                key,
+                                first,
+                                number,
+                            )));
+                        }
+                    }
+                    config.sections[current]
+                        .entries
+                        .push((key.to_string(), value.to_string()))
+                }
                 Ok(Entry::Ignore) => {}
                 Err(problem) => return Err(Error::Config(format!("{path}:{number}: {problem}"))),
             }
@@ -304,6 +322,56 @@ impl Config {
     fn section(&self, name: &str) -> Option<&Section> {
         self.sections.iter().find(|s| s.name == name)
     }
+}
+
+/// Beyond Hadoop (which silently takes the first value): a security-relevant key stored twice
+/// in one section (repeated headers merged) makes the configuration invalid, so no reader of
+/// the file can take the other value for the one in force. These are the NodeManager group,
+/// `banned.users`, `allowed.system.users`, `min.user.id`, every `feature.*` switch, the
+/// `nm-user` pin and `no-new-privileges` at the top level; in any section `module.enabled`,
+/// every allow- or deny-list and trust or privilege switch (a key naming `allowed`, `denied`,
+/// `trusted` or `privileged`), device major numbers, binary paths, and `[cgroups] root` and
+/// `yarn-hierarchy`. A `key=` line stores nothing and does not count (Hadoop's sample file has
+/// such lines for the admin to fill in below).
+pub fn is_single_valued_key(section: &str, key: &str) -> bool {
+    const TOP_LEVEL: [&str; 6] = [
+        NM_GROUP_KEY,
+        BANNED_USERS_KEY,
+        ALLOWED_SYSTEM_USERS_KEY,
+        MIN_USER_ID_KEY,
+        crate::setup::NM_USER_KEY,
+        crate::process::NO_NEW_PRIVS_KEY,
+    ];
+    if section == DEFAULT_SECTION && (TOP_LEVEL.contains(&key) || key.starts_with("feature.")) {
+        return true;
+    }
+    if section == "cgroups" && (key == "root" || key == "yarn-hierarchy") {
+        return true;
+    }
+    key == MODULE_ENABLED_KEY
+        || ["allowed", "denied", "trusted", "privileged"]
+            .iter()
+            .any(|word| key.contains(word))
+        || key.ends_with("major-device-number")
+        || key.ends_with(".binary")
+}
+
+fn duplicate_key_message(
+    path: &str,
+    section: &str,
+    key: &str,
+    first: usize,
+    again: usize,
+) -> String {
+    let place = if section == DEFAULT_SECTION {
+        String::new()
+    } else {
+        format!(" in [{section}]")
+    };
+    format!(
+        "{path}:{again}: duplicate key '{key}'{place}: set on line {first} and again on line {again}; \
+         a security-relevant key may appear only once"
+    )
 }
 
 /// Hadoop's strtok-based split used for ',' lists and '%' directory lists (protocol.md §5.2):
@@ -563,6 +631,42 @@ mod tests {
         let c = parse("\n\na=1\n\n\n[x]\n\nb=2\n\n");
         assert_eq!(c.get("", "a"), Some("1"));
         assert_eq!(c.get("x", "b"), Some("2"));
+    }
+
+    #[test]
+    fn security_relevant_key_twice_is_invalid_naming_both_lines() {
+        for (text, key, lines) in [
+            ("min.user.id=1000\nx=1\nmin.user.id=0\n", "min.user.id", (1, 3)),
+            ("banned.users=a\nbanned.users=b\n", "banned.users", (1, 2)),
+            ("feature.tc.enabled=0\nfeature.tc.enabled=1\n", "feature.tc.enabled", (1, 2)),
+            (
+                "a=1\n[docker]\ndocker.allowed.devices=/dev/x\n[gpu]\n[docker]\ndocker.allowed.devices=/dev/y\n",
+                "docker.allowed.devices",
+                (3, 6),
+            ),
+            ("[cgroups]\nroot=/sys/fs/cgroup\nroot=/tmp\n", "root", (2, 3)),
+            ("[gpu]\nmodule.enabled=false\nmodule.enabled=true\n", "module.enabled", (2, 3)),
+        ] {
+            let err = Config::parse(text.as_bytes(), PATH).unwrap_err();
+            assert_eq!(err.code().number(), 24, "{text}");
+            let msg = err.to_string();
+            assert!(msg.contains(&format!("duplicate key '{key}'")), "{msg}");
+            assert!(
+                msg.contains(&format!("line {} and again on line {}", lines.0, lines.1)),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn harmless_repeats_stay_accepted() {
+        // A `key=` line stores nothing (Hadoop's sample file), other keys keep first-wins, and
+        // the same key in two different sections is two keys.
+        let c = parse("banned.users=#fill in\nbanned.users=a\nk=1\nk=2\n[x]\nmin.user.id=5\n");
+        assert_eq!(c.get("", "banned.users"), Some("a"));
+        assert_eq!(c.get("", "k"), Some("1"));
+        let c = parse("root=/a\n[cgroups]\nroot=/b\n");
+        assert_eq!(c.get("cgroups", "root"), Some("/b"));
     }
 
     #[test]

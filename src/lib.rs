@@ -90,12 +90,7 @@ pub(crate) fn finish(status: i32) -> i32 {
 }
 
 pub(crate) fn report_error(e: &Error, config: Option<&config::Config>) -> i32 {
-    for line in e.message_lines() {
-        match e.stream() {
-            Stream::Log => out::log(&line),
-            Stream::Err => out::err(&line),
-        }
-    }
+    print_error_lines(e);
     if let (Error::Usage, Some(config)) = (e, config) {
         out::log_raw(cli::usage_text(config).as_bytes());
     }
@@ -104,6 +99,16 @@ pub(crate) fn report_error(e: &Error, config: Option<&config::Config>) -> i32 {
         final_line(code);
     }
     code
+}
+
+/// An error's own message lines, each on the stream Hadoop prints it on (no final line).
+pub(crate) fn print_error_lines(e: &Error) {
+    for line in e.message_lines() {
+        match e.stream() {
+            Stream::Log => out::log(&line),
+            Stream::Err => out::err(&line),
+        }
+    }
 }
 
 fn final_line(code: i32) {

@@ -302,7 +302,8 @@ fn delete(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     if status == 0 {
         out::log(&format!("deleted {shown} (as {})", user.to_string_lossy()));
     }
-    Ok(status)
+    // The delete worker printed its own error; the final line is ours, as for any failure.
+    Ok(crate::finish(status))
 }
 
 /// An argument path made absolute against the caller's working directory, "." components

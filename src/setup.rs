@@ -55,6 +55,7 @@ pub struct Setup {
 pub fn run_setup_checks() -> Result<Setup> {
     let caller = capture_caller();
     let executable = find_own_executable()?;
+    check_single_link(&executable)?;
     let config_path = locate_config(&executable)?;
     let bytes = open_and_read_config(&config_path)?;
     let config = Config::parse(&bytes, &config_path.to_string_lossy())?;
@@ -264,6 +265,40 @@ pub fn check_binary(nm_gid: Gid) -> Result<()> {
         return Err(fail(why));
     }
     Ok(())
+}
+
+/// Beyond Hadoop: one binary, one install. The executable (the opened `/proc/self/exe`) must have
+/// exactly one name: a second hard link is the same setuid file under a path whose neighbourhood
+/// decides which configuration is read (`../etc/hadoop` of a relative conf dir), and it
+/// survives the upgrade that replaces the real name. Checked before any configuration is
+/// looked for; exit 22, with the command that finds the other names.
+pub fn check_single_link(executable: &Path) -> Result<()> {
+    let fail = |why: String| Error::BinaryPermissions(why);
+    let fd = nix::fcntl::open(
+        "/proc/self/exe",
+        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map(owned)
+    .map_err(|e| fail(format!("Could not open the executable : {}!.", e.desc())))?;
+    let stat = fstat(fd.as_fd().as_raw_fd())
+        .map_err(|e| fail(format!("Could not stat the executable : {}!.", e.desc())))?;
+    let links = link_count(&stat);
+    if links > 1 {
+        return Err(fail(format!(
+            "The container-executor binary {0} has {links} hard links; refusing to run: a binary \
+             with more than one name can read another configuration. Find the other names with \
+             `find / -xdev -samefile {0}` and remove every one except {0}.",
+            executable.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `st_nlink` (u64 on x86_64, u32 on some other Linux targets).
+#[allow(clippy::unnecessary_cast)]
+pub fn link_count(stat: &nix::sys::stat::FileStat) -> u64 {
+    stat.st_nlink as u64
 }
 
 /// The first problem with the binary's owner, group and mode, in Hadoop's order, with its words.

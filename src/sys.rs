@@ -93,11 +93,12 @@ pub fn fork() -> Result<Forked, Errno> {
 }
 
 /// Take ownership of a descriptor that `nix` 0.29 returned as a raw integer from a successful
-/// `open`/`openat`, so that it is closed when dropped.
+/// `open`/`openat`, or that arrived in an `SCM_RIGHTS` message of `recvmsg`, so that it is
+/// closed when dropped.
 pub fn own_fd(fd: std::os::fd::RawFd) -> std::os::fd::OwnedFd {
     use std::os::fd::FromRawFd;
-    // SAFETY: callers pass only a descriptor just returned by a successful open/openat, which
-    // nothing else owns or will close.
+    // SAFETY: callers pass only a descriptor just returned by a successful open/openat, or one
+    // the kernel just installed for an SCM_RIGHTS message, which nothing else owns or will close.
     unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
 }
 

@@ -348,11 +348,13 @@ fn users_named_like_subcommands_still_work_positionally() {
         .assert_code(0)
         .assert_stdout_has("main : run as user is list")
         .assert_stdout_has("entry-a");
-    // A yarn user spelled like an option, command number third: still positional.
+    // A yarn user spelled like an option, command number third: still positional (the
+    // NodeManager's argv), and then refused by the user-name grammar (issue 14 item 12).
     sb.run_as_nm(&["list", "--user", "5", &d])
-        .assert_code(0)
+        .assert_code(255)
         .assert_stdout_has("main : requested yarn user is --user")
-        .assert_stdout_has("entry-a");
+        .assert_stdout_has("Invalid yarn user name --user")
+        .assert_stdout_lacks("entry-a");
     // And the operator form for the same account.
     sb.run_as_nm(&["list", "--user", "list", "--dir", &d])
         .assert_code(0)
@@ -849,12 +851,12 @@ fn explaining_checksetup_reports_links_nnp_and_nm_dirs() {
     let Some(sb) = Sandbox::new("op_explain_extras") else {
         return;
     };
-    // An extra hard link of the binary: a warning, exit stays 0.
+    // An extra hard link of the binary: a failure (the binary refuses to run with one), 22.
     let link = sb.bin_dir().join("ce-old-name");
     fs::hard_link(sb.bin(), &link).unwrap();
     sb.run_as_nm(&["--checksetup", "--verbose"])
-        .assert_code(0)
-        .assert_stdout_has("[WARN] hard links of the binary")
+        .assert_code(22)
+        .assert_stdout_has("[FAIL] hard links of the binary")
         .assert_stdout_has("2 link(s)")
         .assert_stdout_has(&format!("-xdev -samefile {}", sb.bin().display()));
     fs::remove_file(&link).unwrap();

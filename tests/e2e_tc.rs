@@ -85,7 +85,8 @@ fn tc_modify_read_state_and_stats_round_trip() {
         return;
     }
     sb.write_config_with(&[("feature.tc.enabled", Some("true"))]);
-    // One namespace per invocation, so each file carries the whole sequence it needs.
+    // One namespace per invocation, so each file carries the whole sequence it needs, in the
+    // forms YARN's TrafficController writes (the only ones accepted).
     let modify = command_file(
         &sb,
         "m.cmds",
@@ -97,7 +98,7 @@ fn tc_modify_read_state_and_stats_round_trip() {
     let read = command_file(
         &sb,
         "r.cmds",
-        "qdisc add dev cexec0 root handle 42: htb default 2\nclass add dev cexec0 parent 42: classid 42:3 htb rate 300mbit\nqdisc show dev cexec0\n",
+        "qdisc add dev cexec0 root handle 42: htb default 2\nclass add dev cexec0 parent 42:0 classid 42:1 htb rate 1000mbit ceil 1000mbit\nclass add dev cexec0 parent 42:1 classid 42:3 htb rate 700mbit ceil 1000mbit\nqdisc show dev cexec0\n",
         0o644,
     );
     let (code, out, err) = in_netns(&sb, &["--tc-read-state", &read]);
@@ -106,7 +107,7 @@ fn tc_modify_read_state_and_stats_round_trip() {
     let stats = command_file(
         &sb,
         "s.cmds",
-        "qdisc add dev cexec0 root handle 42: htb default 2\nclass add dev cexec0 parent 42: classid 42:3 htb rate 300mbit\nclass show dev cexec0\n",
+        "qdisc add dev cexec0 root handle 42: htb default 2\nclass add dev cexec0 parent 42:0 classid 42:1 htb rate 1000mbit ceil 1000mbit\nclass add dev cexec0 parent 42:1 classid 42:3 htb rate 700mbit ceil 1000mbit\nclass show dev cexec0\n",
         0o644,
     );
     let (code, out, err) = in_netns(&sb, &["--tc-read-stats", &stats]);

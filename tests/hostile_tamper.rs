@@ -111,7 +111,8 @@ fn attack_symlinked_binary_next_to_another_config() {
 #[test]
 fn attack_hardlinked_binary_in_an_nm_owned_dir() {
     // A hard link is the same inode under a path the attacker chose, so /proc/self/exe names
-    // the attacker's directory; the configuration found there must be refused for its owner.
+    // the attacker's directory; the binary refuses to run with a second name (22) before it
+    // looks for any configuration there.
     let Some(sb) = Sandbox::new("h_hardlink_bin") else {
         return;
     };
@@ -134,8 +135,9 @@ fn attack_hardlinked_binary_in_an_nm_owned_dir() {
     argv.push(link.into_os_string());
     argv.extend(sys_list_words());
     let out = run_argv(&argv, &[]);
-    out.assert_code(24)
-        .assert_stderr_has("must be owned by root")
+    out.assert_code(22)
+        .assert_stderr_has("has 2 hard links; refusing to run")
+        .assert_stderr_lacks("must be owned by root")
         .assert_stdout_lacks("main :");
 }
 

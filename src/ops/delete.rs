@@ -4,7 +4,9 @@
 //! in the path): every target is absolute, is reached from `/` one component at a time without
 //! following any symlink, and must lie below a directory owned by the NodeManager (its local
 //! and log roots are). The walk and the deletion run as the user; only the final `rmdir` of a
-//! base directory, when no sub-path is given, runs as the NodeManager, as in Hadoop.
+//! base directory, when no sub-path is given, runs as the NodeManager, as in Hadoop. Beyond
+//! Hadoop, each of those runs in its own process that holds that identity alone, with no root
+//! in a saved id (`delete_worker.rs`).
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -12,13 +14,17 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fs::DirFd;
-use crate::identity;
 use crate::out;
 
 use super::Ctx;
 
 pub fn delete_as_user(ctx: &Ctx, path: Option<OsString>, base_dirs: Vec<OsString>) -> Result<i32> {
     crate::process::set_no_new_privs()?;
+    // Everything below runs in a worker that is fully the user (delete_worker.rs).
+    super::delete_worker::run_as_user_worker(ctx, || delete_all(ctx, path, base_dirs))
+}
+
+fn delete_all(ctx: &Ctx, path: Option<OsString>, base_dirs: Vec<OsString>) -> Result<i32> {
     if base_dirs.is_empty() {
         // Hadoop reads the environment as base dirs when argv[4] is missing; we never do.
         let Some(path) = path else {
@@ -194,7 +200,7 @@ fn error_while_deleting(path: &Path, e: &io::Error) -> Error {
 
 /// Remove the target: a non-directory is unlinked; a directory is emptied as the user and then
 /// removed, as the NodeManager when `rmdir_as_nm` (so a base in an NM-owned parent can go).
-fn delete_target(ctx: &Ctx, target: &Target, rmdir_as_nm: bool) -> Result<()> {
+fn delete_target(_ctx: &Ctx, target: &Target, rmdir_as_nm: bool) -> Result<()> {
     let failed = |e: io::Error| error_while_deleting(&target.shown, &e);
     if !target.is_dir {
         return target.parent.unlink(&target.name).map_err(|e| {
@@ -212,7 +218,7 @@ fn delete_target(ctx: &Ctx, target: &Target, rmdir_as_nm: bool) -> Result<()> {
         Err(e) => return Err(failed(e)),
     }
     let removed = if rmdir_as_nm {
-        identity::as_nm(ctx.nm, || target.parent.rmdir(&target.name))?
+        super::delete_worker::rmdir_as_nm(&target.parent, &target.name)?
     } else {
         target.parent.rmdir(&target.name)
     };

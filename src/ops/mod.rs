@@ -4,6 +4,7 @@
 mod cgroup_tasks;
 mod cgroups;
 mod delete;
+mod delete_worker;
 mod dirs;
 mod exec;
 mod initialize;
@@ -58,6 +59,7 @@ fn run_as_user(setup: &Setup, run_as: RunAs) -> Result<i32> {
     // Validation before any change: the user policy and a launch's arguments are checked
     // before its tc file is applied (Hadoop applies it first, then checks the user).
     let user = users::check_run_as_user(&run_as.user, &setup.config)?;
+    check_yarn_user_name(&run_as)?;
     if let RunAsCommand::Launch(launch) = &run_as.command {
         launch::validate(&run_as.yarn_user, launch)?;
         // A launch's tc file is applied next, as root, before the switch to the user.
@@ -85,6 +87,26 @@ fn run_as_user(setup: &Setup, run_as: RunAs) -> Result<i32> {
             sysfs::sync_yarn_sysfs(&ctx, yarn_user, &app_id, &local_dirs)
         }
     }
+}
+
+/// Beyond Hadoop: `<yarn-user>` obeys the run-as user name's grammar (one path component, no
+/// control byte, whitespace, `/`, `:` or `,`) on every command. Initialize, launch and
+/// sync-sysfs build paths from it and check it against the NodeManager's stricter user-name
+/// pattern themselves (with Hadoop's exit codes); the others only carry it, and refuse here.
+fn check_yarn_user_name(run_as: &RunAs) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let carried_only = matches!(
+        run_as.command,
+        RunAsCommand::Signal { .. } | RunAsCommand::Delete { .. } | RunAsCommand::List { .. }
+    );
+    let name = run_as.yarn_user.as_bytes();
+    if carried_only && !users::plausible_user_name(name) {
+        let shown = crate::out::escape_controls(&String::from_utf8_lossy(name)).into_owned();
+        return Err(Error::UserRejected(format!(
+            "Invalid yarn user name {shown}"
+        )));
+    }
+    Ok(())
 }
 
 fn nm_identity(setup: &Setup) -> NmIdentity {
