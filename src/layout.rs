@@ -76,7 +76,9 @@ pub struct NmRoot {
 /// group is not checked). The message says what was wrong, in Hadoop's words.
 pub fn open_nm_root(path: &OsStr, nm_uid: Uid) -> Result<NmRoot, String> {
     let path = PathBuf::from(path);
+    // No magic link on the way (resolve.rs), and everything below the root stays on its mount.
     let dir = DirFd::open_root(&path)
+        .and_then(DirFd::pinned)
         .map_err(|e| format!("Error checking file stats for {} -1 {}.", path.display(), e))?;
     let stat = dir
         .stat()
@@ -101,12 +103,24 @@ pub fn create_directory_for_user(
     user: Uid,
     nm_gid: Gid,
 ) -> Result<DirFd, String> {
-    parent
+    let created = parent
         .mkdir(name, USER_DIR_MODE)
         .map_err(|e| format!("Failed to create directory {} - {e}", shown.display()))?;
     let dir = parent
         .open_dir(name)
         .map_err(|e| format!("Failed to open directory {} - {e}", shown.display()))?;
+    // Beyond Hadoop (which chowns whatever is there): a directory we did not just make must
+    // already be the user's, so root never re-owns anything else it finds at this name.
+    let owner = dir
+        .stat()
+        .map_err(|e| format!("Failed to examine directory {} - {e}", shown.display()))?
+        .uid;
+    if !created && owner != user.as_raw() {
+        return Err(format!(
+            "Directory {} is owned by uid {owner}, not by the user (uid {user}); not changing it",
+            shown.display()
+        ));
+    }
     dir.chown(user.as_raw(), nm_gid.as_raw()).map_err(|e| {
         format!(
             "Failed to chown {} to {}:{}: {e}",

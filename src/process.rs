@@ -48,8 +48,12 @@ pub fn harden_at_start() {
     // fds 0-2 open before anything else opens a file, so nothing we open becomes someone's
     // stdout. (Rust's runtime does the same before main; this does not rely on it.)
     ensure_std_fds_open();
-    // Nothing inherited above fd 2 may reach a program we exec.
-    let _ = sys::cloexec_inherited_fds();
+    // Nothing inherited above fd 2 survives: not reachable as /dev/fd/N or /proc/self/fd/N by
+    // a path we resolve, not passed to a program we exec. Closed, not only marked close-on-exec
+    // (if closing fails, close-on-exec is the fallback). Nothing of ours is open yet.
+    if sys::close_inherited_fds().is_err() {
+        let _ = sys::cloexec_inherited_fds();
+    }
     // Known signal state: every disposition default (an ignored SIGCHLD would make the kernel
     // reap our children before we read their status), nothing blocked; then SIGPIPE and SIGXFSZ
     // ignored while we run, so a vanished reader or a file-size limit gives an error we report
