@@ -317,6 +317,102 @@ fn attack_nm_dirs_through_dev_fd_of_an_inherited_descriptor() {
     }
 }
 
+/// Run `argv` (the binary's arguments) as the NodeManager inside a private mount namespace made
+/// by root, after `mounts` (shell lines run as root in that namespace).
+fn run_nm_in_private_mounts(node: &Node, mounts: &str, argv: &[String]) -> Outcome {
+    let mut words = as_user_prefix(NM_USER);
+    words.push(node.sb.bin().into_os_string());
+    words.extend(argv.iter().map(Into::into));
+    let inner = format!("set -e\n{mounts}\nexec {}", sh_words(&words));
+    root_sh(&format!(
+        "exec /usr/bin/unshare -m --propagation private /bin/sh -c {}",
+        sq(&inner)
+    ))
+}
+
+/// Defence in depth: even in our own namespace (a mount only root can make), nothing below an
+/// NM root is followed onto another mount.
+#[test]
+fn attack_mounts_below_nm_roots_are_not_crossed() {
+    let Some(node) = Node::new("h_ml_xdev") else {
+        return;
+    };
+    let victim = Victim::new(&node.sb, "ml-xdev");
+    for local in &node.locals {
+        node.user_dir(&local.join("usercache").join(ALICE), ALICE, 0o2750);
+    }
+    for log in &node.logs {
+        node.user_dir(&log.join(APP), ALICE, 0o2750);
+    }
+    let bind = |on: &Path| format!("/bin/mount --bind {} {}\n", sq(&s(&victim.dir)), sq(&s(on)));
+    let cases: Vec<(String, i32)> = vec![
+        (
+            node.locals
+                .iter()
+                .map(|l| bind(&l.join("usercache").join(ALICE)))
+                .collect(),
+            20,
+        ),
+        (
+            node.locals
+                .iter()
+                .map(|l| bind(&l.join("usercache")))
+                .collect(),
+            20,
+        ),
+        (node.logs.iter().map(|g| bind(&g.join(APP))).collect(), 255),
+    ];
+    for (mounts, code) in cases {
+        let cid = fresh_cid();
+        let tokens = node.tokens(&cid);
+        let argv = node.init_argv(ALICE, &cid, &tokens, &["/bin/true"]);
+        let frozen = node.freeze_nm_dirs();
+        let out = run_nm_in_private_mounts(&node, &mounts, &argv);
+        out.assert_code(code);
+        victim.assert_intact(&out.describe());
+        if code == 20 {
+            frozen.0.assert_unchanged(&out.describe());
+        }
+        frozen.1.assert_unchanged(&out.describe());
+    }
+}
+
+/// The legitimate case the rule must keep: an NM local or log dir that is itself a mount point
+/// (a disk mounted at /data/N/yarn/local) works as before.
+#[test]
+fn nm_roots_that_are_mount_points_still_work() {
+    let Some(node) = Node::new("h_ml_rootmount") else {
+        return;
+    };
+    let mut mounts = String::new();
+    for d in node.locals.iter().chain(node.logs.iter()) {
+        mounts.push_str(&format!("/bin/mount --bind {} {}\n", sq(&s(d)), sq(&s(d))));
+    }
+    let cid = fresh_cid();
+    let tokens = node.tokens(&cid);
+    let argv = node.init_argv(ALICE, &cid, &tokens, &["/bin/true"]);
+    let out = run_nm_in_private_mounts(&node, &mounts, &argv);
+    out.assert_code(0);
+    for local in &node.locals {
+        let dir = node.app_dir(local, ALICE, APP);
+        assert!(dir.is_dir(), "{}: {}", dir.display(), out.describe());
+        let user_dir = local.join("usercache").join(ALICE);
+        let meta = fs::metadata(&user_dir).unwrap();
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+            (node.uid(ALICE), node.nm_gid(), 0o2750)
+        );
+    }
+    for log in &node.logs {
+        assert!(log.join(APP).join(&cid).is_dir(), "{}", out.describe());
+    }
+    // And a launch through the same mounts.
+    let c = Container::prepare(&node, ALICE, "#!/bin/sh\necho ran > ran.txt\n");
+    let out = run_nm_in_private_mounts(&node, &mounts, &c.argv(&node));
+    out.assert_code(0);
+    assert_eq!(c.probe("ran.txt"), "ran\n");
+}
+
 /// A root "service" in its own mount namespace (systemd's PrivateTmp, say) has a root-owned
 /// directory mounted on the container's `tmp`; a work dir through `/proc/<its pid>/root` must
 /// not put the user's program into that view.
