@@ -8,7 +8,8 @@
 //!   (a disk mounted at `/data/1/yarn/local`), but `/proc/<pid>/root`, `/proc/<pid>/cwd`,
 //!   `/proc/<pid>/fd/N`, `/proc/self/…` and `/dev/fd/N` — the links that enter another
 //!   process's mount namespace or an inherited descriptor — are refused (ELOOP). Without
-//!   `openat2` (ENOSYS: before Linux 5.6, or a seccomp filter) the path is walked here one
+//!   `openat2` (ENOSYS before Linux 5.6, ENOSYS or EPERM from a seccomp filter) the path is
+//!   walked here one
 //!   component at a time, following plain symlinks by their text and refusing any step onto a
 //!   procfs (the only home of magic links).
 //! - Below an NM root, every directory is pinned to the root's mount: opened with
@@ -93,7 +94,8 @@ pub fn open_without_magic_links(path: &Path, flags: OFlag) -> Result<OwnedFd, Er
         flags.bits(),
         libc::RESOLVE_NO_MAGICLINKS,
     ) {
-        Err(Errno::ENOSYS) => walk_without_magic_links(bytes, flags),
+        // ENOSYS: no openat2; EPERM: a seccomp filter (older container runtimes) refusing it.
+        Err(Errno::ENOSYS | Errno::EPERM) => walk_without_magic_links(bytes, flags),
         other => other,
     }
 }
@@ -181,7 +183,7 @@ pub fn open_pinned(parent: RawFd, name: &OsStr, flags: OFlag, pin: &Pin) -> Resu
     let c = cstring(name.as_bytes())?;
     let resolve = libc::RESOLVE_NO_XDEV | libc::RESOLVE_NO_MAGICLINKS | libc::RESOLVE_NO_SYMLINKS;
     let fd = match sys::openat2(parent, &c, flags.bits(), resolve) {
-        Err(Errno::ENOSYS) => {
+        Err(Errno::ENOSYS | Errno::EPERM) => {
             sys::own_fd(openat(Some(parent), c.as_c_str(), flags, Mode::empty())?)
         }
         other => other?,
