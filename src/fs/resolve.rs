@@ -9,9 +9,8 @@
 //!   `/proc/<pid>/fd/N`, `/proc/self/…` and `/dev/fd/N` — the links that enter another
 //!   process's mount namespace or an inherited descriptor — are refused (ELOOP). Without
 //!   `openat2` (ENOSYS before Linux 5.6, ENOSYS or EPERM from a seccomp filter) the path is
-//!   walked here one
-//!   component at a time, following plain symlinks by their text and refusing any step onto a
-//!   procfs (the only home of magic links).
+//!   walked here one component at a time, following plain symlinks by their text and refusing
+//!   any step onto a procfs (the only home of magic links).
 //! - Below an NM root, every directory is pinned to the root's mount: opened with
 //!   `openat2(RESOLVE_NO_XDEV|RESOLVE_NO_MAGICLINKS|RESOLVE_NO_SYMLINKS)` where available, and
 //!   then checked on its descriptor: same device, same mount id (`statx` `STATX_MNT_ID`) as the
