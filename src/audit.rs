@@ -14,8 +14,6 @@ use std::cell::RefCell;
 use std::ffi::OsString;
 use std::os::unix::net::UnixDatagram;
 
-use crate::out::escape_controls;
-
 /// The syslog socket. Fixed: never taken from the environment or the config.
 pub const SYSLOG_SOCKET: &str = "/dev/log";
 
@@ -94,27 +92,88 @@ fn send(socket: Option<&UnixDatagram>, fields: &str, outcome: &str, severity: u8
     }
 }
 
-/// `caller=<uid> user=<run-as user|-> command=<name> args=<rest of argv>`, every value with
-/// control characters escaped, so no caller-chosen text can forge a second line or field.
+/// `caller=<uid> user=<run-as user|-> yarn_user=<yarn user|-> command=<name> args="<rest>"`.
+///
+/// Every value is escaped ([`escape_value`]): control characters, spaces, `=`, `"` and `\`
+/// become `\xNN`, so no caller-chosen text can forge a line or a field; `args` is the list of
+/// the remaining (escaped) words, space-separated inside double quotes. The NodeManager's
+/// positional form names the run-as user and the yarn user (whose `usercache` is chowned); an
+/// operator subcommand is logged as parsed: its name as the command, `--user` as the user, its
+/// other options as `name=value` words.
 pub fn describe(caller_uid: u32, args: &[OsString]) -> String {
-    let text = |a: &OsString| -> String { escape_controls(&a.to_string_lossy()).into_owned() };
-    let first = args.get(1).map(text).unwrap_or_default();
-    let (user, command, rest) = if first.starts_with("--") || args.len() < 4 {
-        ("-".to_string(), first, args.get(2..).unwrap_or(&[]))
-    } else {
-        let number = args[3].to_string_lossy();
-        (text(&args[1]), command_name(&number), &args[4..])
-    };
-    let rest: Vec<String> = rest.iter().map(text).collect();
-    let command = if command.is_empty() {
-        "-".into()
-    } else {
-        command
-    };
+    let (user, yarn_user, command, rest) = request_fields(args);
+    let or_dash = |v: String| if v.is_empty() { "-".to_string() } else { v };
     format!(
-        "caller={caller_uid} user={user} command={command} args={}",
+        "caller={caller_uid} user={} yarn_user={} command={} args=\"{}\"",
+        or_dash(user),
+        or_dash(yarn_user),
+        or_dash(command),
         rest.join(" ")
     )
+}
+
+/// (user, yarn user, command, remaining words), every one escaped.
+fn request_fields(args: &[OsString]) -> (String, String, String, Vec<String>) {
+    let lossy = |a: &OsString| a.to_string_lossy().into_owned();
+    let escaped = |a: &OsString| escape_value(&a.to_string_lossy());
+    let first = args.get(1).map(lossy).unwrap_or_default();
+    let operator = crate::operator::is_operator_argv(args);
+    if operator {
+        if let Some(parsed) = operator_fields(args) {
+            return parsed;
+        }
+    }
+    if operator || first.starts_with("--") || args.len() < 4 {
+        let rest = args.get(2..).unwrap_or(&[]).iter().map(escaped).collect();
+        return (String::new(), String::new(), escape_value(&first), rest);
+    }
+    let number = args[3].to_string_lossy();
+    let rest = args.get(4..).unwrap_or(&[]).iter().map(escaped).collect();
+    (
+        escape_value(&lossy(&args[1])),
+        escape_value(&lossy(&args[2])),
+        command_name(&number),
+        rest,
+    )
+}
+
+/// An operator subcommand as its parser reads it; None if it does not parse (then the words
+/// are logged as given).
+fn operator_fields(args: &[OsString]) -> Option<(String, String, String, Vec<String>)> {
+    let matches = crate::operator::command().try_get_matches_from(args).ok()?;
+    let (name, sub) = matches.subcommand()?;
+    let value = |id: &str| -> Vec<String> {
+        sub.get_many::<OsString>(id)
+            .map(|vs| vs.map(|v| v.to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
+    };
+    let user = value("user").into_iter().next().unwrap_or_default();
+    let mut rest = Vec::new();
+    for id in sub.ids() {
+        let id = id.as_str();
+        if id == "user" {
+            continue;
+        }
+        for v in value(id) {
+            rest.push(format!("{}={}", escape_value(id), escape_value(&v)));
+        }
+    }
+    Some((escape_value(&user), String::new(), escape_value(name), rest))
+}
+
+/// One value of an audit field: control characters (tab included), DEL, space, `=`, `"` and
+/// `\` as `\xNN`, so the value is one word that cannot end a field, start another or mimic an
+/// escape.
+pub fn escape_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || matches!(c, ' ' | '=' | '"' | '\\' | '\u{7f}') {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Hadoop's run-as-user command numbers by name; anything else as given.
@@ -127,7 +186,7 @@ fn command_name(number: &str) -> String {
         "4" => "launch-docker",
         "5" => "list",
         "6" => "sync-yarn-sysfs",
-        other => return escape_controls(other).into_owned(),
+        other => return escape_value(other),
     };
     name.to_string()
 }
@@ -205,11 +264,61 @@ mod tests {
 
     #[test]
     fn run_as_commands_are_named() {
-        let d = describe(1001, &os(&["ce", "alice", "alice", "2", "1234", "15"]));
-        assert_eq!(d, "caller=1001 user=alice command=signal args=1234 15");
+        let d = describe(1001, &os(&["ce", "alice", "yarnu", "2", "1234", "15"]));
+        assert_eq!(
+            d,
+            "caller=1001 user=alice yarn_user=yarnu command=signal args=\"1234 15\""
+        );
         let d = describe(0, &os(&["ce", "--tc-read-state", "/x/f"]));
-        assert_eq!(d, "caller=0 user=- command=--tc-read-state args=/x/f");
-        assert_eq!(describe(5, &os(&["ce"])), "caller=5 user=- command=- args=");
+        assert_eq!(
+            d,
+            "caller=0 user=- yarn_user=- command=--tc-read-state args=\"/x/f\""
+        );
+        assert_eq!(
+            describe(5, &os(&["ce"])),
+            "caller=5 user=- yarn_user=- command=- args=\"\""
+        );
+    }
+
+    #[test]
+    fn operator_subcommands_are_logged_as_parsed() {
+        let d = describe(
+            7,
+            &os(&[
+                "ce",
+                "signal",
+                "--user=alice",
+                "--pid",
+                "12",
+                "--signal",
+                "KILL",
+            ]),
+        );
+        assert!(
+            d.starts_with("caller=7 user=alice yarn_user=- command=signal args=\""),
+            "{d}"
+        );
+        assert!(d.contains("pid=12") && d.contains("signal=KILL"), "{d}");
+        // Not parseable: logged word by word, escaped.
+        let d = describe(7, &os(&["ce", "signal", "--bogus", "x y"]));
+        assert!(d.contains("command=signal args=\"--bogus x\\x20y\""), "{d}");
+    }
+
+    #[test]
+    fn spaces_and_equals_cannot_add_fields() {
+        let forged = "bob command=delete outcome=0 \"x\\";
+        let d = describe(1, &os(&["ce", forged, forged, forged, forged]));
+        // Exactly five fields: four plain words, then the quoted argument list.
+        let (head, args) = d.split_once(" args=").unwrap();
+        assert_eq!(head.split(' ').count(), 4, "{d}");
+        assert!(head.split(' ').all(|f| f.matches('=').count() == 1), "{d}");
+        assert!(args.starts_with('"') && args.ends_with('"'), "{d}");
+        assert_eq!(args.matches('"').count(), 2, "{d}");
+        assert!(!args.contains(' '), "{d}");
+        assert_eq!(
+            escape_value("a b=c\"d\\e\tf"),
+            "a\\x20b\\x3dc\\x22d\\x5ce\\x09f"
+        );
     }
 
     #[test]

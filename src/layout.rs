@@ -76,13 +76,16 @@ pub struct NmRoot {
 /// group is not checked). The message says what was wrong, in Hadoop's words.
 pub fn open_nm_root(path: &OsStr, nm_uid: Uid) -> Result<NmRoot, String> {
     let path = PathBuf::from(path);
-    let dir = DirFd::open_root(&path).map_err(|e| {
-        format!(
-            "Error checking file stats for {} -1 {}.",
-            path.display(),
-            crate::out::strerror(&e)
-        )
-    })?;
+    // No magic link on the way (resolve.rs), and everything below the root stays on its mount.
+    let dir = DirFd::open_root(&path)
+        .and_then(DirFd::pinned)
+        .map_err(|e| {
+            format!(
+                "Error checking file stats for {} -1 {}.",
+                path.display(),
+                crate::out::strerror(&e)
+            )
+        })?;
     let stat = dir.stat().map_err(|e| {
         format!(
             "Error checking file stats for {} -1 {}.",
@@ -110,7 +113,7 @@ pub fn create_directory_for_user(
     user: Uid,
     nm_gid: Gid,
 ) -> Result<DirFd, String> {
-    parent.mkdir(name, USER_DIR_MODE).map_err(|e| {
+    let created = parent.mkdir(name, USER_DIR_MODE).map_err(|e| {
         format!(
             "Failed to create directory {} - {why}",
             shown.display(),
@@ -124,6 +127,24 @@ pub fn create_directory_for_user(
             why = crate::out::os_text(&e)
         )
     })?;
+    // Beyond Hadoop (which chowns whatever is there): a directory we did not just make must
+    // already be the user's, so root never re-owns anything else it finds at this name.
+    let owner = dir
+        .stat()
+        .map_err(|e| {
+            format!(
+                "Failed to examine directory {} - {why}",
+                shown.display(),
+                why = crate::out::os_text(&e)
+            )
+        })?
+        .uid;
+    if !created && owner != user.as_raw() {
+        return Err(format!(
+            "Directory {} is owned by uid {owner}, not by the user (uid {user}); not changing it",
+            shown.display()
+        ));
+    }
     dir.chown(user.as_raw(), nm_gid.as_raw()).map_err(|e| {
         format!(
             "Failed to chown {} to {}:{}: {why}",

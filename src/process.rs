@@ -55,8 +55,12 @@ pub fn harden_at_start() {
     // Before the first NSS lookup (getpwnam, getgrnam, getgrouplist, initgroups): an NSS
     // module may read variables glibc's secure mode leaves in place.
     capture_and_clear_environment();
-    // Nothing inherited above fd 2 may reach a program we exec.
-    let _ = sys::cloexec_inherited_fds();
+    // Nothing inherited above fd 2 survives: not reachable as /dev/fd/N or /proc/self/fd/N by
+    // a path we resolve, not passed to a program we exec. Closed, not only marked close-on-exec
+    // (if closing fails, close-on-exec is the fallback). Nothing of ours is open yet.
+    if sys::close_inherited_fds().is_err() {
+        let _ = sys::cloexec_inherited_fds();
+    }
     // Known signal state: every disposition default (an ignored SIGCHLD would make the kernel
     // reap our children before we read their status), nothing blocked; then SIGPIPE and SIGXFSZ
     // ignored while we run, so a vanished reader or a file-size limit gives an error we report

@@ -23,19 +23,120 @@ pub fn cloexec_inherited_fds() -> Result<(), Errno> {
         return Ok(());
     }
     // Kernels before 5.11 lack CLOSE_RANGE_CLOEXEC: walk /proc/self/fd instead.
-    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .map_err(|_| Errno::last())?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|fd| *fd > 2)
-        .collect();
-    for fd in fds {
-        // The descriptor of the read_dir above is already closed; EBADF for it is harmless.
+    for fd in open_fds_above_2()? {
+        // The descriptor of the directory walk is already closed; EBADF for it is harmless.
         let _ = nix::fcntl::fcntl(
             fd,
             nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
         );
     }
     Ok(())
+}
+
+/// Close every inherited descriptor above 2 (run first thing at start, before we open
+/// anything): an inherited descriptor can then never be reached as `/dev/fd/N` or
+/// `/proc/self/fd/N`, nor passed on. The NodeManager (Java's process builder) passes only 0-2.
+pub fn close_inherited_fds() -> Result<(), Errno> {
+    // SAFETY: close_range with no flags closes descriptors of this process only; it takes plain
+    // integers and touches no memory. Nothing above 2 is owned by Rust code yet (this runs
+    // before anything is opened), so no `OwnedFd` is left dangling.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            0,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    // Kernels before 5.9 lack close_range: close what /proc/self/fd lists.
+    for fd in open_fds_above_2()? {
+        // The descriptor of the directory walk is already closed; EBADF for it is harmless.
+        let _ = nix::unistd::close(fd);
+    }
+    Ok(())
+}
+
+fn open_fds_above_2() -> Result<Vec<i32>, Errno> {
+    Ok(std::fs::read_dir("/proc/self/fd")
+        .map_err(|_| Errno::last())?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect())
+}
+
+/// `openat2(2)` (Linux 5.6+) with `RESOLVE_*` flags: `flags` are the usual `O_*` flags (never
+/// `O_CREAT`, so no mode), `resolve` the `RESOLVE_*` bits. ENOSYS on older kernels (and where a
+/// seccomp filter hides the call): the caller falls back.
+pub fn openat2(
+    dirfd: std::os::fd::RawFd,
+    path: &std::ffi::CStr,
+    flags: libc::c_int,
+    resolve: u64,
+) -> Result<std::os::fd::OwnedFd, Errno> {
+    if flags & libc::O_CREAT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // SAFETY: `open_how` is plain old data; all-zero is a valid value (the kernel requires the
+    // fields we do not set to be zero).
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = flags as u64;
+    how.resolve = resolve;
+    // SAFETY: `path` is a live NUL-terminated string and `how` a live local of the size we pass;
+    // the kernel only reads both. On success the return value is a new descriptor nothing else
+    // owns.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dirfd,
+            path.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if rc < 0 {
+        return Err(Errno::last());
+    }
+    Ok(own_fd(rc as std::os::fd::RawFd))
+}
+
+/// What `statx(2)` says about the mount an open object is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MountFacts {
+    /// The mount id (`STATX_MNT_ID`, Linux 5.8+), unique across all mount namespaces.
+    pub mnt_id: Option<u64>,
+    /// The object is the root of a mount (`STATX_ATTR_MOUNT_ROOT`), where the kernel says.
+    pub mount_root: Option<bool>,
+}
+
+/// `statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID)`: the mount facts of an open descriptor. ENOSYS
+/// on kernels without statx.
+pub fn mount_facts(fd: std::os::fd::BorrowedFd<'_>) -> Result<MountFacts, Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `statx` is plain old data; all-zero is a valid value for the kernel to overwrite.
+    let mut buf: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: the path is a static empty C string, `buf` a live local the kernel writes one
+    // `struct statx` into; the descriptor is borrowed, so open for the whole call.
+    let rc = unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+            libc::STATX_MNT_ID,
+            &mut buf,
+        )
+    };
+    if rc != 0 {
+        return Err(Errno::last());
+    }
+    let root_bit = libc::STATX_ATTR_MOUNT_ROOT as u64;
+    Ok(MountFacts {
+        mnt_id: (buf.stx_mask & libc::STATX_MNT_ID != 0).then_some(buf.stx_mnt_id),
+        mount_root: (buf.stx_attributes_mask & root_bit != 0)
+            .then_some(buf.stx_attributes & root_bit != 0),
+    })
 }
 
 /// Set one signal's disposition.

@@ -15,6 +15,7 @@ use std::time::Duration;
 use common::{config_text, write_file, Sandbox, ALICE, BOB, NM_GROUP, NM_USER};
 
 const APP: &str = "application_1700000000000_0001";
+const OTHER_APP: &str = "application_1700000000000_0002";
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 fn fresh_cid() -> String {
@@ -54,6 +55,9 @@ impl Node {
 
     /// Launch a container that exits at once; returns (container id, its work dir).
     fn launch(&self, user: &str) -> (String, PathBuf) {
+        // One application belongs to one user: its log dir is that user's (a second user's
+        // launch under the same id is refused since issue 19).
+        let app = if user == ALICE { APP } else { OTHER_APP };
         let cid = fresh_cid();
         let private = self.private_dir(&cid);
         let script = private.join("launch_container.sh");
@@ -67,14 +71,14 @@ impl Node {
             .join("usercache")
             .join(user)
             .join("appcache")
-            .join(APP)
+            .join(app)
             .join(&cid);
         let pid = private.join("c.pid");
         let argv = [
             user,
             user,
             "1",
-            APP,
+            app,
             &cid,
             &work.display().to_string(),
             &script.display().to_string(),

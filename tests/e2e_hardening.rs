@@ -169,7 +169,7 @@ fn audit_signal_sends_one_authpriv_line_with_caller_user_ids_and_outcome() {
     assert_eq!(pri(line), (10, 5), "authpriv.notice: {line}");
     assert!(line.contains(" container-executor["), "{line}");
     let expected = format!(
-        "caller={} user={ALICE} command=signal outcome=0 args={} 15",
+        "caller={} user={ALICE} yarn_user={ALICE} command=signal outcome=0 args=\"{} 15\"",
         node.nm_uid(),
         sleeper.pid_arg()
     );
@@ -200,7 +200,7 @@ fn audit_refused_user_is_logged_with_the_exit_status() {
     assert_eq!(pri(line), (10, 4), "authpriv.warning: {line}");
     assert!(
         line.ends_with(&format!(
-            "caller={} user=root command=list outcome=255 args=/",
+            "caller={} user=root yarn_user=root command=list outcome=255 args=\"/\"",
             node.nm_uid()
         )),
         "{line}"
@@ -470,7 +470,7 @@ fn audit_setup_refusal_is_logged_with_its_exit_code() {
     assert_eq!(pri(line), (10, 4), "{line}");
     assert!(
         line.contains(&format!(
-            "caller={} user=- command=--checksetup outcome={}",
+            "caller={} user=- yarn_user=- command=--checksetup outcome={}",
             node.nm_uid(),
             out.code
         )),

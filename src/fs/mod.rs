@@ -16,6 +16,7 @@
 
 mod error;
 mod remove;
+pub mod resolve;
 
 #[cfg(test)]
 mod tests;
@@ -43,6 +44,9 @@ const COPY_BUFFER: usize = 128 * 1024;
 pub struct DirFd {
     fd: OwnedFd,
     path: PathBuf,
+    /// Set below an NM root: every directory opened from this one must stay on this mount
+    /// (see `resolve.rs`); inherited by the directories opened from it.
+    pin: Option<resolve::Pin>,
 }
 
 /// The fields of `struct stat` the commands look at.
@@ -151,22 +155,39 @@ impl AsFd for DirFd {
 }
 
 impl DirFd {
-    /// Open an administrator-given absolute directory path (an NM local/log root). Symlinks in
-    /// the path are followed (Hadoop follows them for roots); relative paths are refused (EINVAL).
+    /// Open a caller-given absolute directory path (an NM local/log root, a cgroup directory,
+    /// the parent of a pid file). Plain symlinks in the path are followed (Hadoop follows them
+    /// for roots) and the path may cross mounts, but never a magic link (`/proc/<pid>/root`,
+    /// `/proc/self/cwd`, `/dev/fd/N`…: ELOOP; see `resolve.rs`). Relative paths are refused
+    /// (EINVAL).
     pub fn open_root(path: &Path) -> io::Result<DirFd> {
-        let b = path.as_os_str().as_bytes();
-        if !b.starts_with(b"/") {
-            return Err(Errno::EINVAL.into());
-        }
-        let raw = nix::fcntl::open(
-            path,
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )?;
+        let fd = resolve::open_without_magic_links(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
         Ok(DirFd {
-            fd: crate::sys::own_fd(raw),
+            fd,
             path: path.to_path_buf(),
+            pin: None,
         })
+    }
+
+    /// Confine everything opened below this directory to its mount: each directory opened
+    /// from it (and from those, and so on) must be on the same device and mount and not be a
+    /// mount point (EXDEV otherwise). For NM roots, which may themselves be mounts.
+    pub fn pinned(mut self) -> io::Result<DirFd> {
+        self.pin = Some(resolve::Pin::of(self.fd.as_fd())?);
+        Ok(self)
+    }
+
+    /// Whether this directory's mount belongs to our own mount namespace.
+    pub fn in_own_mount_namespace(&self) -> io::Result<bool> {
+        resolve::in_own_mount_namespace(self.fd.as_fd())
+    }
+
+    /// openat below self, through the mount pin when there is one.
+    fn open_child(&self, parent: RawFd, name: &OsStr, flags: OFlag) -> Result<OwnedFd, Errno> {
+        match &self.pin {
+            Some(pin) => resolve::open_pinned(parent, name, flags, pin),
+            None => open_at(parent, name, flags, Mode::empty()),
+        }
     }
 
     /// Open an absolute path walking from "/" one component at a time with `O_NOFOLLOW`: any
@@ -194,6 +215,7 @@ impl DirFd {
         Ok(DirFd {
             fd,
             path: path.to_path_buf(),
+            pin: None,
         })
     }
 
@@ -201,10 +223,11 @@ impl DirFd {
     /// A symlink fails with ELOOP, any other non-directory with ENOTDIR (a FIFO never blocks).
     pub fn open_dir(&self, name: &OsStr) -> io::Result<DirFd> {
         check_name(name)?;
-        let fd = open_at(self.fd.as_raw_fd(), name, dir_read_flags(), Mode::empty())?;
+        let fd = self.open_child(self.fd.as_raw_fd(), name, dir_read_flags())?;
         Ok(DirFd {
             fd,
             path: join_display(&self.path, name),
+            pin: self.pin,
         })
     }
 
@@ -370,7 +393,7 @@ impl DirFd {
             } else {
                 dir_pass_flags()
             };
-            let (fd, existed) = mkdirs_step(parent, name, flags, mode, &path)?;
+            let (fd, existed) = mkdirs_step(self, parent, name, flags, mode, &path)?;
             if existed && is_final {
                 let st =
                     Stat::from(fstat(fd.as_raw_fd()).map_err(|e| MkdirsError::open(&path, e))?);
@@ -388,7 +411,11 @@ impl DirFd {
             current = Some(fd);
         }
         match current {
-            Some(fd) => Ok(DirFd { fd, path }),
+            Some(fd) => Ok(DirFd {
+                fd,
+                path,
+                pin: self.pin,
+            }),
             None => Err(Errno::EINVAL.into()),
         }
     }
@@ -522,13 +549,14 @@ impl DirFd {
 /// One component of `mkdirs`: open it if it exists, else create and open it. Returns the open
 /// directory and whether it already existed.
 fn mkdirs_step(
+    top: &DirFd,
     parent: RawFd,
     name: &OsStr,
     flags: OFlag,
     mode: u32,
     path: &Path,
 ) -> io::Result<(OwnedFd, bool)> {
-    match open_at(parent, name, flags, Mode::empty()) {
+    match top.open_child(parent, name, flags) {
         Ok(fd) => return Ok((fd, true)),
         Err(Errno::ENOENT) => {}
         Err(e) => return Err(classify_open_failure(parent, name, e, path)),
@@ -545,7 +573,7 @@ fn mkdirs_step(
             .into())
         }
     };
-    match open_at(parent, name, flags, Mode::empty()) {
+    match top.open_child(parent, name, flags) {
         Ok(fd) => Ok((fd, existed)),
         Err(e) => Err(classify_open_failure(parent, name, e, path)),
     }

@@ -812,6 +812,7 @@ fn build_chain(top: &DirFd, depth: usize, files_per_level: usize) {
     let mut cur = DirFd {
         fd: top.fd.try_clone().unwrap(),
         path: top.path.clone(),
+        pin: None,
     };
     for _ in 0..depth {
         for j in 0..files_per_level {
@@ -823,6 +824,7 @@ fn build_chain(top: &DirFd, depth: usize, files_per_level: usize) {
         cur = DirFd {
             fd: cur.open_dir(os("d")).unwrap().fd,
             path: PathBuf::from("/deep"),
+            pin: None,
         };
     }
 }

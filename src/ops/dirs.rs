@@ -34,13 +34,9 @@ pub fn create_user_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Re
             Error::UserDirs(String::new())
         })?;
         let shown = layout::shown(&root.path, &[layout::USERCACHE, names.yarn_user]);
-        let made = match root.dir.open_dir(OsStr::new(layout::USERCACHE)) {
+        let made = match open_usercache(ctx, &root) {
             Ok(usercache) => make_user_owned_dir(ctx, &usercache, names.yarn_user, &shown)?,
-            Err(e) => Err(format!(
-                "Can't open {} - {why}",
-                shown.display(),
-                why = crate::out::os_text(&e)
-            )),
+            Err(why) => Err(why),
         };
         if let Err(why) = made {
             out::log(&why);
@@ -51,6 +47,42 @@ pub fn create_user_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Re
         return Err(Error::UserDirs(String::new()));
     }
     Ok(())
+}
+
+/// `<L>/usercache`, opened as root below the (mount-pinned) local root: the NodeManager's own
+/// directory (it makes it at start), on the root's mount. Anything else is refused before root
+/// creates or chowns in it.
+fn open_usercache(ctx: &Ctx, root: &NmRoot) -> std::result::Result<DirFd, String> {
+    let shown = layout::shown(&root.path, &[layout::USERCACHE]);
+    let usercache = root
+        .dir
+        .open_dir(OsStr::new(layout::USERCACHE))
+        .map_err(|e| {
+            format!(
+                "Can't open {} - {why}",
+                shown.display(),
+                why = crate::out::os_text(&e)
+            )
+        })?;
+    let owner = usercache
+        .stat()
+        .map_err(|e| {
+            format!(
+                "Can't examine {} - {why}",
+                shown.display(),
+                why = crate::out::os_text(&e)
+            )
+        })?
+        .uid;
+    // A root caller (uid 0 as the NM identity) is trusted with any owner, as with the roots.
+    if owner != ctx.nm.uid.as_raw() && !ctx.nm.uid.is_root() {
+        return Err(format!(
+            "Directory {} is owned by uid {owner}, not by the NodeManager (uid {})",
+            shown.display(),
+            ctx.nm.uid
+        ));
+    }
+    Ok(usercache)
 }
 
 /// Step "app log dirs" (Hadoop's `create_log_dirs`): `<G>/<app>` 02750 as root on every NM-owned

@@ -19,7 +19,9 @@
 //!   group or others (else 53);
 //! - the user passes the run-as-user policy and `workdir` must be that user's container
 //!   directory under an NM-owned local dir, reached with `O_NOFOLLOW` as the user, before any
-//!   terminal or process is made (else −1); the shell starts in it through `fchdir`;
+//!   terminal or process is made (else −1); the shell starts in it through `fchdir`; the local
+//!   dir is resolved as the NodeManager without magic links, nothing below it may cross a
+//!   mount, and the directory must be in our own mount namespace;
 //! - the child is a new session with the terminal as its controlling tty, drops privileges for
 //!   good with the same proof as a launch, and gets signals reset, no inherited descriptors and
 //!   umask 027; the relaying parent becomes the NodeManager for good;
@@ -197,7 +199,9 @@ fn open_work_dir(nm: NmIdentity, user: &ValidatedUser, work_dir: &str) -> Result
         ));
     }
     let local = format!("/{}", parts[..n - 5].join("/"));
-    let root = open_nm_root(OsStr::new(&local), nm.uid).map_err(refuse)?;
+    // The local dir is resolved as the NodeManager, never through a magic link (no
+    // /proc/<pid>/root into another process's mounts), and below it nothing leaves its mount.
+    let root = identity::as_nm(nm, || open_nm_root(OsStr::new(&local), nm.uid))?.map_err(refuse)?;
     let dir = identity::as_user(user, || -> std::io::Result<DirFd> {
         let mut dir = root.dir.open_dir(OsStr::new(parts[n - 5]))?;
         for part in &parts[n - 4..] {
@@ -219,6 +223,12 @@ fn open_work_dir(nm: NmIdentity, user: &ValidatedUser, work_dir: &str) -> Result
     })?;
     if st.uid != user.uid().as_raw() {
         return Err(refuse(format!("it is owned by uid {}", st.uid)));
+    }
+    // The program starts in this directory: it must be in our own mount namespace.
+    match dir.in_own_mount_namespace() {
+        Ok(true) => {}
+        Ok(false) => return Err(refuse("it is outside our mount namespace".into())),
+        Err(e) => return Err(refuse(format!("its mount can't be checked - {e}"))),
     }
     Ok(dir)
 }
