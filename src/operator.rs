@@ -387,7 +387,7 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     ));
 
     steps.say(&format!("user policy for '{}'", user_arg.to_string_lossy()));
-    let user = users::check_run_as_user(&user_arg, &setup.config)?;
+    let user = users::check_run_as_user(&user_arg, &setup.config, setup.nm_gid)?;
     if layout::valid_yarn_user(&user_arg).is_none() {
         return Err(Error::UserRejected(format!(
             "User name {} cannot be used as a directory name",

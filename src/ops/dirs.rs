@@ -156,6 +156,36 @@ pub fn open_as_nm(
     })
 }
 
+/// Open a credentials file the NodeManager wrote, as the NodeManager, from its local dir `root`
+/// down through `rel` (`nmPrivate/...`, from `layout::token_file_location`): every directory
+/// opened `O_NOFOLLOW` below the previous one, the file `O_NOFOLLOW` and only if it is a regular
+/// file. A symlink anywhere below the local dir refuses it.
+pub fn open_token_file(
+    nm: identity::NmIdentity,
+    root: &OsStr,
+    rel: &[OsString],
+    shown: &std::path::Path,
+) -> Result<Option<std::fs::File>> {
+    identity::as_nm(nm, || {
+        let (name, dirs) = rel.split_last().ok_or(std::io::ErrorKind::InvalidInput)?;
+        let mut dir = DirFd::open_root(std::path::Path::new(root))?;
+        for d in dirs {
+            dir = dir.open_dir(d)?;
+        }
+        dir.open_file(name)
+    })
+    .map(|opened| match opened {
+        Ok(file) => Some(file),
+        Err(e) => {
+            out::log(&format!(
+                "Can't open credentials file {} as node manager (a regular file, no symlink) - {e}",
+                shown.display()
+            ));
+            None
+        }
+    })
+}
+
 /// A command file that root acts on for the NodeManager (tc, exec-container): owned by the
 /// NodeManager and writable by no one else, checked on the opened file's own metadata.
 pub fn written_only_by_nm(meta: &std::fs::Metadata, nm: identity::NmIdentity) -> bool {

@@ -27,12 +27,25 @@ pub fn initialize_app(ctx: &Ctx, yarn_user: &OsStr, init: Initialize) -> Result<
         )));
     };
     let names = Names { yarn_user, app_id };
+    // Beyond Hadoop, before anything is created: the credentials come only from the nmPrivate
+    // tree of a given local dir, and every path this command builds fits NAME_MAX/PATH_MAX.
+    let (token_root, token_rel) = layout::token_file_location(&init.tokens, &init.local_dirs, None)
+        .map_err(|why| {
+            out::log(&why);
+            Error::Failed("Could not open the credentials file".into())
+        })?;
+    let token_name = init
+        .tokens
+        .file_name()
+        .ok_or_else(|| Error::Failed("The credentials file has no file name".into()))?;
+    check_lengths(&names, &init, token_name.as_bytes())?;
 
     dirs::create_user_dirs(ctx, &names, &init.local_dirs)?;
     let app_logs = dirs::create_app_log_dirs(ctx, &names, &init.log_dirs)?;
     create_container_log_dirs(ctx, &names, &init.container_id, &app_logs)?;
 
-    let Some(mut tokens) = dirs::open_as_nm(ctx.nm, &init.tokens)? else {
+    let Some(mut tokens) = dirs::open_token_file(ctx.nm, token_root, &token_rel, &init.tokens)?
+    else {
         return Err(Error::Failed("Could not open the credentials file".into()));
     };
     identity::drop_to_user_permanently(&ctx.user)?;
@@ -41,10 +54,6 @@ pub fn initialize_app(ctx: &Ctx, yarn_user: &OsStr, init: Initialize) -> Result<
     let Some((primary_path, primary)) = app_dirs.first() else {
         return Err(Error::Failed("Could not create app dirs".into()));
     };
-    let token_name = init
-        .tokens
-        .file_name()
-        .ok_or_else(|| Error::Failed("The credentials file has no file name".into()))?;
     primary
         .copy_new_file(&mut tokens, token_name, 0o600)
         .map_err(|e| {
@@ -63,6 +72,29 @@ pub fn initialize_app(ctx: &Ctx, yarn_user: &OsStr, init: Initialize) -> Result<
         process::set_no_new_privs()?;
     }
     exec_localizer(&init.localizer)
+}
+
+/// The deepest paths initialize builds: `<L>/usercache/<Y>/appcache/<app>/<tokens>` and
+/// `<G>/<app>/<cid>`; refused (nothing created) when one would exceed NAME_MAX/PATH_MAX.
+fn check_lengths(names: &Names, init: &Initialize, token_name: &[u8]) -> Result<()> {
+    let local = [
+        layout::USERCACHE.as_bytes(),
+        names.yarn_user.as_bytes(),
+        layout::APPCACHE.as_bytes(),
+        names.app_id.as_bytes(),
+        token_name,
+    ];
+    layout::check_built_paths(&init.local_dirs, &local)
+        .and_then(|()| {
+            layout::check_built_paths(
+                &init.log_dirs,
+                &[names.app_id.as_bytes(), init.container_id.as_bytes()],
+            )
+        })
+        .map_err(|why| {
+            out::log(&why);
+            Error::Failed("Could not create app dirs".into())
+        })
 }
 
 /// `<G>/<app>/<cid>` 02750 on every log dir that has an app log dir (Hadoop's

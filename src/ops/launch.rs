@@ -53,6 +53,16 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
         ));
     };
     let names = Names { yarn_user, app_id };
+    // Beyond Hadoop, before anything changes: the credentials come only from
+    // `<L>/nmPrivate/<app>/` of a given local dir, and every path built fits NAME_MAX/PATH_MAX.
+    let token_location =
+        layout::token_file_location(&launch.tokens, &launch.local_dirs, Some(app_id)).map_err(
+            |why| {
+                out::log(&why);
+                Error::NmInputUnreadable("Could not open cred file".into())
+            },
+        )?;
+    check_lengths(&names, container_id, &launch)?;
 
     out::log("Getting exit code file...");
     let (pid_dir, pid_name) = fs::split_parent(&launch.pid_file).map_err(|_| {
@@ -65,7 +75,7 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
     exit_code_name.push(".exitcode");
 
     out::log("Creating script paths...");
-    let inputs = open_inputs(ctx, &launch)?;
+    let inputs = open_inputs(ctx, &launch, token_location)?;
 
     match sys::fork().map_err(|e| Error::Failed(format!("fork failed - {}", e.desc())))? {
         Forked::Parent(child) => {
@@ -97,13 +107,44 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
     }
 }
 
-fn open_inputs(ctx: &Ctx, launch: &Launch) -> Result<Inputs> {
+/// The deepest paths a launch builds: `<L>/usercache/<Y>/appcache/<app>/<cid>/<longest entry>`
+/// and `<G>/<app>/<cid>`; refused (nothing changed) when one would exceed NAME_MAX/PATH_MAX.
+fn check_lengths(names: &Names, container_id: &str, launch: &Launch) -> Result<()> {
+    let longest = [b'x'; layout::LONGEST_WORK_DIR_ENTRY];
+    let local = [
+        layout::USERCACHE.as_bytes(),
+        names.yarn_user.as_bytes(),
+        layout::APPCACHE.as_bytes(),
+        names.app_id.as_bytes(),
+        container_id.as_bytes(),
+        &longest,
+    ];
+    layout::check_built_paths(&launch.local_dirs, &local).map_err(|why| {
+        out::log(&why);
+        Error::WorkDirs("Could not create work dirs".into())
+    })?;
+    layout::check_built_paths(
+        &launch.log_dirs,
+        &[names.app_id.as_bytes(), container_id.as_bytes()],
+    )
+    .map_err(|why| {
+        out::log(&why);
+        Error::AppLogDirs("Could not create container dirs".into())
+    })
+}
+
+fn open_inputs(
+    ctx: &Ctx,
+    launch: &Launch,
+    (token_root, token_rel): (&std::ffi::OsString, Vec<std::ffi::OsString>),
+) -> Result<Inputs> {
     let open = |path: &Path, what: &str| -> Result<File> {
         dirs::open_as_nm(ctx.nm, path)?
             .ok_or_else(|| Error::NmInputUnreadable(format!("Could not open {what}")))
     };
     let script = open(&launch.script, "container file")?;
-    let tokens = open(&launch.tokens, "cred file")?;
+    let tokens = dirs::open_token_file(ctx.nm, token_root, &token_rel, &launch.tokens)?
+        .ok_or_else(|| Error::NmInputUnreadable("Could not open cred file".into()))?;
     let stores = match &launch.https {
         Some((keystore, truststore)) => Some((
             open(keystore, "keystore file")?,

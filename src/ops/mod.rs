@@ -59,7 +59,7 @@ fn run_as_user(setup: &Setup, run_as: RunAs) -> Result<i32> {
             tc::run_traffic_control(nm_identity(setup), crate::cli::TcAction::ModifyState, file)?;
         }
     }
-    let user = users::check_run_as_user(&run_as.user, &setup.config)?;
+    let user = users::check_run_as_user(&run_as.user, &setup.config, setup.nm_gid)?;
     identity::assume_user(&user)?;
     let ctx = Ctx {
         setup,
