@@ -6,7 +6,8 @@
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
-use nix::unistd::{Gid, Uid, User};
+pub use nix::unistd::Gid;
+use nix::unistd::{Uid, User};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
