@@ -213,7 +213,8 @@ fn signal(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     let pid_arg = one(m, "pid");
     let pid = pid_arg
         .to_str()
-        .and_then(|s| s.parse::<i32>().ok())
+        .and_then(|s| crate::ids::canonical_decimal(s.as_bytes(), i32::MAX as u64))
+        .map(|p| p as i32)
         .filter(|p| *p > 0)
         .ok_or_else(|| {
             Error::BadArgument(format!(
@@ -246,8 +247,9 @@ fn signal(setup: &Setup, m: &ArgMatches) -> Result<i32> {
 /// A signal number (0..=64) or a name with or without `SIG`.
 pub fn parse_signal(arg: &OsStr) -> Option<i32> {
     let text = arg.to_str()?;
-    if let Ok(n) = text.parse::<i32>() {
-        return (0..=64).contains(&n).then_some(n);
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return crate::ids::canonical_decimal(text.as_bytes(), crate::cli::MAX_SIGNAL)
+            .map(|n| n as i32);
     }
     let upper = text.to_ascii_uppercase();
     let name = if upper.starts_with("SIG") {
