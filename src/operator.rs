@@ -111,8 +111,8 @@ pub fn command() -> Command {
                         .help("an NM log dir (owned by the NodeManager user); repeatable"),
                 )
                 .arg(os_arg("private-dir", "DIR").help(
-                    "where the tokens and pid files go: a new directory made here as the caller \
-                     (default /tmp)",
+                    "where the pid files go: a new directory made here as the caller \
+                     (default /tmp); the tokens file goes to <first local dir>/nmPrivate/<app>/",
                 )),
         )
         .subcommand(
@@ -421,19 +421,32 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     let container_id = format!("container_{cluster_ts}_{seq:04}_01_000001");
     steps.say(&format!("NodeManager inputs for {app_id} / {container_id}"));
     let private = PrivateDir::create(nm, &private_parent, &app_id)?;
-    let tokens = private.path.join(format!("{container_id}.tokens"));
+    // The binary takes credentials only from `<local>/nmPrivate/<app>/`, where the NodeManager
+    // writes them: the tokens file goes there, in a directory of its own removed at the end.
+    let token_dir = match PrivateDir::create_in_nm_private(nm, &local_dirs[0], &app_id) {
+        Ok(dir) => dir,
+        Err(e) => {
+            private.remove(nm);
+            return Err(e);
+        }
+    };
+    let tokens = token_dir.path.join(format!("{container_id}.tokens"));
     let pid_file = private.path.join(format!("{container_id}.pid"));
-    identity::as_nm(nm, || private.dir.create_file(tokens_name(&tokens), 0o600))?.map_err(|e| {
-        Error::Failed(format!(
+    if let Err(e) = identity::as_nm(nm, || {
+        token_dir.dir.create_file(tokens_name(&tokens), 0o600)
+    })? {
+        token_dir.remove(nm);
+        private.remove(nm);
+        return Err(Error::Failed(format!(
             "Cannot write the tokens file {} - {e}",
             tokens.display()
-        ))
-    })?;
+        )));
+    }
     steps.result(&format!(
-        "ok: private dir {} (yours, mode 0700): empty tokens file {}, pid file will be {}",
+        "ok: private dir {} (yours, mode 0700), pid file will be {}; empty tokens file {}",
         private.path.display(),
-        tokens.display(),
-        pid_file.display()
+        pid_file.display(),
+        tokens.display()
     ));
 
     let init = Initialize {
@@ -451,6 +464,7 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     let status = in_child(setup, run_as(&user_arg, RunAsCommand::Initialize(init)))?;
     if status != 0 {
         steps.result(&format!("FAILED: {}", status_words(status)));
+        token_dir.remove(nm);
         private.remove(nm);
         return Ok(status);
     }
@@ -528,6 +542,7 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
             .collect::<Vec<_>>()
             .join(" ; ")
     ));
+    token_dir.remove(nm);
     private.remove(nm);
     Ok(status)
 }
@@ -563,8 +578,27 @@ struct PrivateDir {
 
 impl PrivateDir {
     fn create(nm: NmIdentity, parent: &Path, app_id: &str) -> Result<PrivateDir> {
-        let name = format!("container-executor-run.{app_id}");
-        let path = parent.join(&name);
+        Self::create_named(nm, parent, &format!("container-executor-run.{app_id}"))
+    }
+
+    /// `<local>/nmPrivate/<app_id>` (nmPrivate made 0700 if missing), as the NodeManager does.
+    fn create_in_nm_private(nm: NmIdentity, local: &Path, app_id: &str) -> Result<PrivateDir> {
+        identity::as_nm(nm, || {
+            DirFd::open_root(local).and_then(|l| l.mkdir(OsStr::new(layout::NM_PRIVATE), 0o700))
+        })?
+        .map_err(|e| {
+            Error::Failed(format!(
+                "Cannot create {}/{} as uid {} - {e}",
+                local.display(),
+                layout::NM_PRIVATE,
+                nm.uid
+            ))
+        })?;
+        Self::create_named(nm, &local.join(layout::NM_PRIVATE), app_id)
+    }
+
+    fn create_named(nm: NmIdentity, parent: &Path, name: &str) -> Result<PrivateDir> {
+        let path = parent.join(name);
         let made = identity::as_nm(nm, || -> std::io::Result<DirFd> {
             let parent_dir = DirFd::open_root(parent)?;
             if !parent_dir.mkdir(OsStr::new(&name), 0o700)? {
