@@ -461,7 +461,8 @@ pub fn split_tokens(value: &str) -> impl Iterator<Item = &str> {
 
 /// The largest value of Hadoop's `int`, the type of every number argv carries.
 const INT_MAX: u64 = i32::MAX as u64;
-/// The highest Linux signal number (`SIGRTMAX`).
+/// The highest Linux signal number (`SIGRTMAX`): the operator's `--signal` bound. Command 2
+/// takes any canonical `int` and lets `kill` refuse the rest (8), as Hadoop does.
 pub const MAX_SIGNAL: u64 = 64;
 
 /// A device number from argv (`--excluded_gpus`/`--excluded_fpgas` minors): canonical decimal
@@ -622,7 +623,7 @@ fn run_as_user(args: &[OsString], config: &Config) -> Result<Request> {
                     args[4].to_string_lossy()
                 ))
             })?;
-            let signal = number(&args[5], MAX_SIGNAL).ok_or_else(|| {
+            let signal = number(&args[5], INT_MAX).ok_or_else(|| {
                 Error::BadArgument(format!(
                     "Illegal argument for signal {}",
                     args[5].to_string_lossy()
@@ -1393,7 +1394,6 @@ mod tests {
             ("1234", "+15"),
             ("1234", "015"),
             ("1234", "-0"),
-            ("1234", "65"),
             ("2147483648", "15"),
         ] {
             assert_eq!(

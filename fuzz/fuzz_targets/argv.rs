@@ -217,7 +217,7 @@ fuzz_target!(|data: &[u8]| {
                     let sig_arg = OsStr::from_bytes(arg(5));
                     let max = i64::from(i32::MAX);
                     assert_eq!(canonical_oracle(pid_arg, max), Some(i64::from(pid)));
-                    assert_eq!(canonical_oracle(sig_arg, 64), Some(i64::from(signal)));
+                    assert_eq!(canonical_oracle(sig_arg, max), Some(i64::from(signal)));
                 }
                 RunAsCommand::Delete { path, base_dirs } => {
                     assert_eq!(command, Some(3));

@@ -146,13 +146,13 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         3 => {
-            // Pid and signal of command 2: canonical decimal, pid within int, signal 0..=64.
+            // Pid and signal of command 2: canonical decimal within int.
             let config = Config::parse(b"x=y\n", "fuzz.cfg").expect("fixed config");
             for (words, slot) in [
                 ([&b"alice"[..], b"alice", b"2", input, b"15"], 0),
                 ([&b"alice"[..], b"alice", b"2", b"1", input], 1),
             ] {
-                let max = if slot == 0 { i64::from(i32::MAX) } else { 64 };
+                let max = i64::from(i32::MAX);
                 let want = canonical_oracle(input, max).map(|v| v as i32);
                 let got = match cli::parse(&argv(&words), &config) {
                     Ok(Request::RunAs(r)) => match r.command {

@@ -48,6 +48,24 @@ pub fn create_user_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Re
     Ok(())
 }
 
+/// Validation only, nothing is created: every local dir opens as an NM root, as
+/// [`create_user_dirs`] will require, with its messages and code (20) when one does not. Lets a
+/// command check what depends on the local dirs (the credentials' location) before it creates
+/// anything, while a bad local dir still gets Hadoop's code.
+pub fn check_local_roots(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Result<()> {
+    for local in local_dirs {
+        open_nm_root(local, ctx.nm.uid).map_err(|why| {
+            out::log(&why);
+            out::log(&format!(
+                "Couldn't get userdir directory for {}.",
+                names.yarn_user
+            ));
+            Error::UserDirs("Could not create user dir".into())
+        })?;
+    }
+    Ok(())
+}
+
 /// Step "app log dirs" (Hadoop's `create_log_dirs`): `<G>/<app>` 02750 as root on every NM-owned
 /// log dir; a creation failure ends the step at once; at least one must exist afterwards.
 /// Returns the opened app log dirs with their log roots.

@@ -29,6 +29,8 @@ pub fn initialize_app(ctx: &Ctx, yarn_user: &OsStr, init: Initialize) -> Result<
     let names = Names { yarn_user, app_id };
     // Beyond Hadoop, before anything is created: the credentials come only from the nmPrivate
     // tree of a given local dir, and every path this command builds fits NAME_MAX/PATH_MAX.
+    // (A local dir that is not the NM's keeps Hadoop's code, 20, by being checked first.)
+    dirs::check_local_roots(ctx, &names, &init.local_dirs)?;
     let (token_root, token_rel) = layout::token_file_location(&init.tokens, &init.local_dirs, None)
         .map_err(|why| {
             out::log(&why);
