@@ -274,7 +274,61 @@ fn inspect(r: &mut Report, caller: &Caller) -> DirOwner {
     if !group_ok {
         return DirOwner::NotAllowed;
     }
-    inspect_pin(r, &config, &group, gid, caller)
+    let owner = inspect_pin(r, &config, &group, gid, caller);
+    let nm_uid = match owner {
+        DirOwner::Uid(uid) => Some(uid),
+        _ => None,
+    };
+    inspect_reentry(r, &group, gid, nm_uid);
+    owner
+}
+
+/// Accounts other than root and the NodeManager that hold gid 0 or the NodeManager group, as far
+/// as the group database and /etc/passwd show them: as run-as users they are refused (primary
+/// group) or run without those groups (supplementary), but they can still run this binary
+/// themselves outside YARN. A warning, never a failure.
+fn inspect_reentry(r: &mut Report, group: &str, gid: Gid, nm_uid: Option<u32>) {
+    let mut found = Vec::new();
+    for (g, label) in [(gid, group.to_string()), (Gid::from_raw(0), "gid 0".into())] {
+        let Ok(Some(entry)) = Group::from_gid(g) else {
+            continue;
+        };
+        for name in group_members(&entry) {
+            let Ok(Some(user)) = User::from_name(&name) else {
+                continue;
+            };
+            if user.uid.is_root() || Some(user.uid.as_raw()) == nm_uid {
+                continue;
+            }
+            let how = if user.gid == g {
+                "primary: refused as a run-as user"
+            } else {
+                "supplementary: stripped from its containers"
+            };
+            found.push(format!("{name} ({label}, {how})"));
+        }
+    }
+    found.sort();
+    found.dedup();
+    r.check(
+        if found.is_empty() {
+            Verdict::Ok
+        } else {
+            Verdict::Warn
+        },
+        "users who could re-enter the binary",
+        &if found.is_empty() {
+            format!("no account besides root and the NodeManager in {group} or gid 0")
+        } else {
+            found.join(", ")
+        },
+        &format!("only root and the NodeManager in {group} and gid 0"),
+        &found
+            .iter()
+            .filter_map(|f| f.split(' ').next())
+            .map(|name| format!("gpasswd -d {name} <group> (or change its primary group)"))
+            .collect::<Vec<_>>(),
+    );
 }
 
 /// Which `cgroups=` task files a launch accepts (see ops::cgroup_tasks).

@@ -430,7 +430,7 @@ pub fn parse_module_args(module: DeviceModule, args: &[OsString]) -> Result<Modu
             'e' => {
                 let minors = value
                     .to_str()
-                    .and_then(|v| split_tokens(v).map(parse_device_count).collect())
+                    .and_then(|v| split_tokens(v).map(parse_argv_device_count).collect())
                     .ok_or_else(|| {
                         Error::BadArgument(format!(
                             "Failed to get minor devices number from command line, value={shown}"
@@ -467,8 +467,23 @@ pub fn split_tokens(value: &str) -> impl Iterator<Item = &str> {
     value.split(',').filter(|t| !t.is_empty())
 }
 
-/// A device number as Hadoop's `strtol(.., 0)` spells it (decimal, `0x` hex, leading-`0` octal),
-/// but strictly: no sign, no blanks, no trailing junk, and it must fit Hadoop's `int`.
+/// The largest value of Hadoop's `int`, the type of every number argv carries.
+const INT_MAX: u64 = i32::MAX as u64;
+/// The highest Linux signal number (`SIGRTMAX`): the operator's `--signal` bound. Command 2
+/// takes any canonical `int` and lets `kill` refuse the rest (8), as Hadoop does.
+pub const MAX_SIGNAL: u64 = 64;
+
+/// A device number from argv (`--excluded_gpus`/`--excluded_fpgas` minors): canonical decimal
+/// fitting an `int` (`ids::canonical_decimal`), as the NodeManager writes it
+/// (`Integer.toString`). Hadoop also takes `0x` hex and leading-`0` octal here.
+pub fn parse_argv_device_count(text: &str) -> Option<u32> {
+    ids::canonical_decimal(text.as_bytes(), INT_MAX).map(|n| n as u32)
+}
+
+/// A device number from the configuration file (`gpu.major-device-number`, the allowed-minor
+/// lists), written by the administrator: as Hadoop's `strtol(.., 0)` spells it (decimal, `0x`
+/// hex, leading-`0` octal), but strictly: no sign, no blanks, no trailing junk, and it must fit
+/// Hadoop's `int`. Numbers from argv use [`parse_argv_device_count`].
 pub fn parse_device_count(text: &str) -> Option<u32> {
     let (digits, radix) =
         if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
@@ -486,19 +501,13 @@ pub fn parse_device_count(text: &str) -> Option<u32> {
         .filter(|n| i32::try_from(*n).is_ok())
 }
 
-/// `major:minor`, each plain decimal (fitting an `int`) or `*`.
+/// `major:minor`, each canonical decimal (fitting an `int`) or `*`.
 pub fn parse_device_number(text: &str) -> Option<DeviceNumber> {
     let part = |p: &str| -> Option<Option<u32>> {
         if p == "*" {
             return Some(None);
         }
-        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        p.parse::<u32>()
-            .ok()
-            .filter(|n| i32::try_from(*n).is_ok())
-            .map(Some)
+        parse_argv_device_count(p).map(Some)
     };
     let (major, minor) = text.split_once(':')?;
     Some(DeviceNumber {
@@ -542,16 +551,19 @@ fn run_as_user(args: &[OsString], config: &Config) -> Result<Request> {
         "main : requested yarn user is {}",
         yarn_user.to_string_lossy()
     ));
-    // Stricter than Hadoop's atoi, which reads "abc" as 0 (initialize) and "+1" as 1: the
-    // number must be whole, and a sign other than Hadoop's "-" of an unknown command is refused.
-    let signed = command_arg.as_bytes().first() == Some(&b'+');
-    let Some(command) = parse_whole_i64(command_arg).filter(|_| !signed) else {
+    // Stricter than Hadoop's atoi, which reads "abc" as 0 (initialize) and " +01" as 1: the
+    // number must be canonical decimal (`ids::canonical_decimal`), else 3 (invalid command).
+    let Some(command) = ids::canonical_decimal(command_arg.as_bytes(), INT_MAX).map(|n| n as i64)
+    else {
         return Err(Error::InvalidCommand(format!(
             "Invalid command {} not supported.",
             command_arg.to_string_lossy()
         )));
     };
-    let lists = |s: &OsStr| -> Vec<OsString> { split_os_list(s, '%') };
+    // Beyond Hadoop: every entry canonical, none empty (`layout::nm_dir_list`), or 5.
+    let lists = |what: &str, s: &OsStr| -> Result<Vec<OsString>> {
+        crate::layout::nm_dir_list(what, s).map_err(Error::NotNmRoot)
+    };
     let run_as = |command| {
         Ok(Request::RunAs(Box::new(RunAs {
             user: user.clone(),
@@ -579,8 +591,8 @@ fn run_as_user(args: &[OsString], config: &Config) -> Result<Request> {
                 app_id: args[4].clone(),
                 container_id: container_id.to_string(),
                 tokens: PathBuf::from(&args[6]),
-                local_dirs: lists(&args[7]),
-                log_dirs: lists(&args[8]),
+                local_dirs: lists("local", &args[7])?,
+                log_dirs: lists("log", &args[8])?,
                 localizer: args[9..].to_vec(),
             }))
         }
@@ -608,13 +620,18 @@ fn run_as_user(args: &[OsString], config: &Config) -> Result<Request> {
                     "Wrong number of arguments ({argc} vs 6) for signal container"
                 )));
             }
-            let pid = parse_strtol_i32(&args[4]).ok_or_else(|| {
+            // Canonical decimal (`ids::canonical_decimal`); Hadoop's strtol also takes blanks
+            // and a sign.
+            let number = |arg: &OsStr, max: u64| {
+                ids::canonical_decimal(arg.as_bytes(), max).map(|n| n as i32)
+            };
+            let pid = number(&args[4], INT_MAX).ok_or_else(|| {
                 Error::BadArgument(format!(
                     "Illegal argument for container pid {}",
                     args[4].to_string_lossy()
                 ))
             })?;
-            let signal = parse_strtol_i32(&args[5]).ok_or_else(|| {
+            let signal = number(&args[5], INT_MAX).ok_or_else(|| {
                 Error::BadArgument(format!(
                     "Illegal argument for signal {}",
                     args[5].to_string_lossy()
@@ -646,7 +663,7 @@ fn run_as_user(args: &[OsString], config: &Config) -> Result<Request> {
             }
             run_as(RunAsCommand::SyncSysfs {
                 app_id: args[4].clone(),
-                local_dirs: lists(&args[5]),
+                local_dirs: lists("local", &args[5])?,
             })
         }
         _ => Err(Error::InvalidCommand(format!(
@@ -706,8 +723,9 @@ fn parse_launch(args: &[OsString], config: &Config, what: &str) -> Result<Launch
         tokens: PathBuf::from(&args[8]),
         https: https.then(|| (PathBuf::from(&args[10]), PathBuf::from(&args[11]))),
         pid_file: PathBuf::from(&args[next]),
-        local_dirs: split_os_list(&args[next + 1], '%'),
-        log_dirs: split_os_list(&args[next + 2], '%'),
+        local_dirs: crate::layout::nm_dir_list("local", &args[next + 1])
+            .map_err(Error::NotNmRoot)?,
+        log_dirs: crate::layout::nm_dir_list("log", &args[next + 2]).map_err(Error::NotNmRoot)?,
         resources_key: OsStr::from_bytes(&resources[..eq]).to_os_string(),
         resources_values: split_os_list(OsStr::from_bytes(&resources[eq + 1..]), '%'),
         tc_command_file,
@@ -785,7 +803,9 @@ fn atoi(arg: &OsStr) -> i64 {
     (sign * value).clamp(i64::from(i32::MIN), i64::from(i32::MAX))
 }
 
-/// A whole decimal integer: optional sign, digits, nothing else, no overflow.
+/// Whether a word looks like a signed whole number (optional sign, digits, no overflow). Only
+/// for telling the operator subcommands from the positional protocol; argv numbers are read by
+/// `ids::canonical_decimal`.
 pub(crate) fn parse_whole_i64(arg: &OsStr) -> Option<i64> {
     let text = arg.to_str()?;
     let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
@@ -793,14 +813,6 @@ pub(crate) fn parse_whole_i64(arg: &OsStr) -> Option<i64> {
         return None;
     }
     text.parse().ok()
-}
-
-/// `strtol(s, &end, 10)` with the whole string consumed (leading blanks and a sign allowed, as in
-/// Hadoop), and (stricter than Hadoop, which truncates) the value must fit in an `int`.
-fn parse_strtol_i32(arg: &OsStr) -> Option<i32> {
-    let text = arg.to_str()?;
-    let text = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    i32::try_from(parse_whole_i64(OsStr::new(text))?).ok()
 }
 
 /// Hadoop's usage text (`protocol.md` §6), with `[DISABLED]` markers from the configuration.
@@ -1070,7 +1082,7 @@ mod tests {
             &[
                 "--module-gpu",
                 "--excluded_gpus",
-                "0,1,0x1f,017",
+                "0,1,31,15",
                 "--container_id",
                 CID,
             ],
@@ -1078,6 +1090,23 @@ mod tests {
         );
         assert_eq!(a.container_id, CID);
         assert_eq!(a.excluded, Some(Excluded::Minors(vec![0, 1, 31, 15])));
+        // Canonical decimal only (the NodeManager writes Integer.toString): no hex, no octal.
+        for bad in ["0x1f", "017", "00"] {
+            assert_eq!(
+                code(
+                    &[
+                        "--module-gpu",
+                        "--excluded_gpus",
+                        bad,
+                        "--container_id",
+                        CID
+                    ],
+                    GPU
+                ),
+                1,
+                "{bad}"
+            );
+        }
         // --name=value, unique prefixes, short options, ignored words, `--` ends options.
         let a = module_args(
             &[
@@ -1248,6 +1277,9 @@ mod tests {
         assert_eq!(code(&["alice", "alice", "abc"], ""), 3);
         assert_eq!(code(&["alice", "alice", "2x"], ""), 3);
         assert_eq!(code(&["alice", "alice", "99999999999999999999"], ""), 3);
+        for bad in ["+1", "01", " 1", "1 ", "0x1", "-0", ""] {
+            assert_eq!(code(&["alice", "alice", bad], ""), 3, "{bad:?}");
+        }
     }
 
     #[test]
@@ -1257,9 +1289,9 @@ mod tests {
             "alice",
             "0",
             "app_1",
-            "container_1_2_3_4",
+            "container_1_0002_03_000004",
             "/nmp/t.tokens",
-            "/L1%%/L2",
+            "/L1%/L2",
             "/G1",
             "java",
             "-cp",
@@ -1270,7 +1302,7 @@ mod tests {
                 command: RunAsCommand::Initialize(init),
                 ..
             }) => {
-                assert_eq!(init.container_id, "container_1_2_3_4");
+                assert_eq!(init.container_id, "container_1_0002_03_000004");
                 assert_eq!(
                     init.local_dirs,
                     vec![OsString::from("/L1"), OsString::from("/L2")]
@@ -1290,6 +1322,23 @@ mod tests {
         let mut bad = base;
         bad[4] = "container_1_2_../x";
         assert_eq!(code(&bad, ""), 43);
+        // Hadoop's C collapses runs of `_` and takes any digits; YARN never writes those.
+        bad[4] = "container__1_0002_03_000004";
+        assert_eq!(code(&bad, ""), 43);
+        bad[4] = "container_1_2_3_4";
+        assert_eq!(code(&bad, ""), 43);
+        // Dir lists: an empty entry or a non-canonical dir is 5, before anything happens.
+        for lists in [
+            ("/L1%%/L2", "/G1"),
+            ("/L1%", "/G1"),
+            ("/L1", "/G1/../x"),
+            ("/L1", "G1"),
+        ] {
+            let mut bad = base;
+            bad[4] = "container_1_0002_03_000004";
+            (bad[6], bad[7]) = lists;
+            assert_eq!(code(&bad, ""), 5, "{lists:?}");
+        }
     }
 
     #[test]
@@ -1380,7 +1429,7 @@ mod tests {
 
     #[test]
     fn signal_arguments() {
-        let ok = parse_words(&["alice", "alice", "2", " 1234", "+15"], "").unwrap();
+        let ok = parse_words(&["alice", "alice", "2", "1234", "15"], "").unwrap();
         assert_eq!(
             unboxed(ok),
             Unboxed::RunAs(RunAs {
@@ -1398,6 +1447,22 @@ mod tests {
         assert_eq!(code(&["alice", "alice", "2", "", "15"], ""), 1);
         assert_eq!(code(&["alice", "alice", "2", "12", "9 "], ""), 1);
         assert_eq!(code(&["alice", "alice", "2", "4294967297", "0"], ""), 1);
+        // Canonical decimal only: no blank, sign or leading zero; signals up to 64.
+        for (pid, sig) in [
+            (" 1234", "15"),
+            ("+1234", "15"),
+            ("01234", "15"),
+            ("1234", "+15"),
+            ("1234", "015"),
+            ("1234", "-0"),
+            ("2147483648", "15"),
+        ] {
+            assert_eq!(
+                code(&["alice", "alice", "2", pid, sig], ""),
+                1,
+                "{pid:?} {sig:?}"
+            );
+        }
     }
 
     #[test]

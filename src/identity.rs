@@ -103,9 +103,13 @@ pub fn as_root_in_nm_group<T>(nm: NmIdentity, work: impl FnOnce() -> T) -> Resul
     with_effective(Uid::from_raw(0), nm.gid, &[], work)
 }
 
-/// The user's supplementary groups as the group database lists them (initgroups' answer).
+/// The user's supplementary groups as the group database lists them (initgroups' answer),
+/// minus gid 0 and the NodeManager group (beyond Hadoop: code run as the user never holds
+/// them, so it cannot run this binary as a NodeManager; see `ValidatedUser::may_hold_group`).
 pub fn user_groups(user: &ValidatedUser) -> std::result::Result<Vec<Gid>, Errno> {
-    nix::unistd::getgrouplist(&user.c_name(), user.gid())
+    let mut groups = nix::unistd::getgrouplist(&user.c_name(), user.gid())?;
+    groups.retain(|g| user.may_hold_group(*g));
+    Ok(groups)
 }
 
 /// Hadoop's `set_user`: become the user effectively (its groups, its primary gid, its uid), while

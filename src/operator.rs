@@ -111,8 +111,8 @@ pub fn command() -> Command {
                         .help("an NM log dir (owned by the NodeManager user); repeatable"),
                 )
                 .arg(os_arg("private-dir", "DIR").help(
-                    "where the tokens and pid files go: a new directory made here as the caller \
-                     (default /tmp)",
+                    "where the pid files go: a new directory made here as the caller \
+                     (default /tmp); the tokens file goes to <first local dir>/nmPrivate/<app>/",
                 )),
         )
         .subcommand(
@@ -213,7 +213,8 @@ fn signal(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     let pid_arg = one(m, "pid");
     let pid = pid_arg
         .to_str()
-        .and_then(|s| s.parse::<i32>().ok())
+        .and_then(|s| crate::ids::canonical_decimal(s.as_bytes(), i32::MAX as u64))
+        .map(|p| p as i32)
         .filter(|p| *p > 0)
         .ok_or_else(|| {
             Error::BadArgument(format!(
@@ -246,8 +247,9 @@ fn signal(setup: &Setup, m: &ArgMatches) -> Result<i32> {
 /// A signal number (0..=64) or a name with or without `SIG`.
 pub fn parse_signal(arg: &OsStr) -> Option<i32> {
     let text = arg.to_str()?;
-    if let Ok(n) = text.parse::<i32>() {
-        return (0..=64).contains(&n).then_some(n);
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return crate::ids::canonical_decimal(text.as_bytes(), crate::cli::MAX_SIGNAL)
+            .map(|n| n as i32);
     }
     let upper = text.to_ascii_uppercase();
     let name = if upper.starts_with("SIG") {
@@ -388,7 +390,7 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     ));
 
     steps.say(&format!("user policy for '{}'", user_arg.to_string_lossy()));
-    let user = users::check_run_as_user(&user_arg, &setup.config)?;
+    let user = users::check_run_as_user(&user_arg, &setup.config, setup.nm_gid)?;
     if layout::valid_yarn_user(&user_arg).is_none() {
         return Err(Error::UserRejected(format!(
             "User name {} cannot be used as a directory name",
@@ -432,20 +434,33 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     let container_id = format!("container_{cluster_ts}_{seq:04}_01_000001");
     steps.say(&format!("NodeManager inputs for {app_id} / {container_id}"));
     let private = PrivateDir::create(nm, &private_parent, &app_id)?;
-    let tokens = private.path.join(format!("{container_id}.tokens"));
+    // The binary takes credentials only from `<local>/nmPrivate/<app>/`, where the NodeManager
+    // writes them: the tokens file goes there, in a directory of its own removed at the end.
+    let token_dir = match PrivateDir::create_in_nm_private(nm, &local_dirs[0], &app_id) {
+        Ok(dir) => dir,
+        Err(e) => {
+            private.remove(nm);
+            return Err(e);
+        }
+    };
+    let tokens = token_dir.path.join(format!("{container_id}.tokens"));
     let pid_file = private.path.join(format!("{container_id}.pid"));
-    identity::as_nm(nm, || private.dir.create_file(tokens_name(&tokens), 0o600))?.map_err(|e| {
-        Error::Failed(format!(
+    if let Err(e) = identity::as_nm(nm, || {
+        token_dir.dir.create_file(tokens_name(&tokens), 0o600)
+    })? {
+        token_dir.remove(nm);
+        private.remove(nm);
+        return Err(Error::Failed(format!(
             "Cannot write the tokens file {} - {why}",
             tokens.display(),
             why = crate::out::os_text(&e)
-        ))
-    })?;
+        )));
+    }
     steps.result(&format!(
-        "ok: private dir {} (yours, mode 0700): empty tokens file {}, pid file will be {}",
+        "ok: private dir {} (yours, mode 0700), pid file will be {}; empty tokens file {}",
         private.path.display(),
-        tokens.display(),
-        pid_file.display()
+        pid_file.display(),
+        tokens.display()
     ));
 
     let init = Initialize {
@@ -463,6 +478,7 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     let status = in_child(setup, run_as(&user_arg, RunAsCommand::Initialize(init)))?;
     if status != 0 {
         steps.result(&format!("FAILED: {}", status_words(status)));
+        token_dir.remove(nm);
         private.remove(nm);
         return Ok(status);
     }
@@ -540,6 +556,7 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
             .collect::<Vec<_>>()
             .join(" ; ")
     ));
+    token_dir.remove(nm);
     private.remove(nm);
     Ok(status)
 }
@@ -575,8 +592,27 @@ struct PrivateDir {
 
 impl PrivateDir {
     fn create(nm: NmIdentity, parent: &Path, app_id: &str) -> Result<PrivateDir> {
-        let name = format!("container-executor-run.{app_id}");
-        let path = parent.join(&name);
+        Self::create_named(nm, parent, &format!("container-executor-run.{app_id}"))
+    }
+
+    /// `<local>/nmPrivate/<app_id>` (nmPrivate made 0700 if missing), as the NodeManager does.
+    fn create_in_nm_private(nm: NmIdentity, local: &Path, app_id: &str) -> Result<PrivateDir> {
+        identity::as_nm(nm, || {
+            DirFd::open_root(local).and_then(|l| l.mkdir(OsStr::new(layout::NM_PRIVATE), 0o700))
+        })?
+        .map_err(|e| {
+            Error::Failed(format!(
+                "Cannot create {}/{} as uid {} - {e}",
+                local.display(),
+                layout::NM_PRIVATE,
+                nm.uid
+            ))
+        })?;
+        Self::create_named(nm, &local.join(layout::NM_PRIVATE), app_id)
+    }
+
+    fn create_named(nm: NmIdentity, parent: &Path, name: &str) -> Result<PrivateDir> {
+        let path = parent.join(name);
         let made = identity::as_nm(nm, || -> std::io::Result<DirFd> {
             let parent_dir = DirFd::open_root(parent)?;
             if !parent_dir.mkdir(OsStr::new(&name), 0o700)? {

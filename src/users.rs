@@ -6,18 +6,22 @@
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
-use nix::unistd::{Gid, Uid, User};
+pub use nix::unistd::Gid;
+use nix::unistd::{Uid, User};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 
-/// A user that passed the policy: never root, known to the system, not banned, and at or above
-/// `min.user.id` unless allowed as a system user.
+/// A user that passed the policy: never root, known to the system, not banned (by name or by
+/// uid), at or above `min.user.id` unless allowed as a system user, and with a primary group
+/// that is neither root's nor the NodeManager's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatedUser {
     name: String,
     uid: Uid,
     gid: Gid,
+    /// The NodeManager group: never among the groups code run as this user gets.
+    nm_gid: Gid,
 }
 
 impl ValidatedUser {
@@ -30,6 +34,12 @@ impl ValidatedUser {
     /// The user's primary group, from the passwd entry.
     pub fn gid(&self) -> Gid {
         self.gid
+    }
+    /// Whether `gid` may be a supplementary group of code run as this user: never gid 0 and
+    /// never the NodeManager group (either would let user code run the 6050 binary as a
+    /// NodeManager, or read what only root's group may).
+    pub fn may_hold_group(&self, gid: Gid) -> bool {
+        gid.as_raw() != 0 && gid != self.nm_gid
     }
     pub fn c_name(&self) -> CString {
         // The name came from a passwd lookup by a C string, so it holds no NUL.
@@ -62,14 +72,16 @@ pub fn lookup_user(name: &str) -> std::result::Result<Option<PasswdEntry>, Strin
 }
 
 /// Apply the policy to `argv[1]` of a run-as-user command, in Hadoop's order and with its words.
-pub fn check_run_as_user(name: &OsStr, config: &Config) -> Result<ValidatedUser> {
-    check_with(name, config, lookup_user)
+/// `nm_gid` is the configured NodeManager group.
+pub fn check_run_as_user(name: &OsStr, config: &Config, nm_gid: Gid) -> Result<ValidatedUser> {
+    check_with(name, config, nm_gid, lookup_user)
 }
 
 /// The policy with the passwd lookup passed in, so it can be tested without real users.
 pub fn check_with(
     name: &OsStr,
     config: &Config,
+    nm_gid: Gid,
     lookup: impl Fn(&str) -> std::result::Result<Option<PasswdEntry>, String>,
 ) -> Result<ValidatedUser> {
     // Names are echoed escaped: one message must stay one line on the NodeManager's streams.
@@ -113,19 +125,49 @@ pub fn check_with(
         )));
     }
     // Both spellings: a case-insensitive NSS back end may answer "YARN" with the entry of "yarn".
-    if config
-        .banned_users()
-        .iter()
-        .any(|b| b == name || *b == entry.name)
-    {
+    // Beyond Hadoop, the ban is on the account, not the spelling: every banned name is looked up
+    // and any name with the same uid (an alias such as `yarn2:x:<yarn's uid>`) is banned too. A
+    // banned name that cannot be looked up refuses (we cannot tell it is not this account).
+    for banned in config.banned_users() {
+        let same = if banned == name || *banned == entry.name {
+            true
+        } else {
+            match lookup(&banned) {
+                Ok(Some(b)) => b.uid == entry.uid,
+                Ok(None) => false,
+                Err(why) => {
+                    return Err(Error::UserRejected(format!(
+                        "Can't get user information {} (banned.users) - {why}",
+                        crate::out::escape_controls(&banned)
+                    )))
+                }
+            }
+        };
+        if same {
+            return Err(Error::UserRejected(format!(
+                "Requested user {shown} is banned"
+            )));
+        }
+    }
+    // Beyond Hadoop: a user whose primary group is root's or the NodeManager's would run its code
+    // with that group, and a member of the NodeManager group may run this binary as a
+    // NodeManager. Supplementary memberships are stripped instead (identity::user_groups).
+    if entry.gid == 0 || entry.gid == nm_gid.as_raw() {
+        let which = if entry.gid == 0 {
+            "root's group"
+        } else {
+            "the NodeManager group"
+        };
         return Err(Error::UserRejected(format!(
-            "Requested user {shown} is banned"
+            "Requested user {shown} has primary group {} ({which}), which is not allowed",
+            entry.gid
         )));
     }
     Ok(ValidatedUser {
         name: entry.name,
         uid: Uid::from_raw(entry.uid),
         gid: Gid::from_raw(entry.gid),
+        nm_gid,
     })
 }
 
@@ -164,13 +206,18 @@ mod tests {
             "yarn" => entry(1500, 1500),
             "daemon" => entry(1, 1),
             "toor" => entry(0, 0),
+            "yarn2" => entry(1500, 1501),
+            "wheelie" => entry(1600, 0),
+            "nmmate" => entry(1601, 1234),
             "broken" => return Err("Input/output error".into()),
             _ => None,
         })
     }
 
+    const NM_GID: Gid = Gid::from_raw(1234);
+
     fn check(name: &str, cfg: &str) -> Result<ValidatedUser> {
-        check_with(&OsString::from(name), &config(cfg), fake)
+        check_with(&OsString::from(name), &config(cfg), NM_GID, fake)
     }
 
     fn rejected(name: &str, cfg: &str) -> String {
@@ -286,7 +333,32 @@ mod tests {
                 gid: 1500,
             }))
         };
-        let e = check_with(&OsString::from("YARN"), &config(BASE), lookup).unwrap_err();
+        let e = check_with(&OsString::from("YARN"), &config(BASE), NM_GID, lookup).unwrap_err();
         assert!(e.to_string().contains("banned"), "{e}");
+    }
+
+    #[test]
+    fn banned_applies_to_every_name_of_the_uid() {
+        // yarn2 is another name for yarn's uid 1500 (default banned.users has yarn).
+        assert_eq!(rejected("yarn2", BASE), "Requested user yarn2 is banned");
+        let cfg = format!("{BASE}banned.users=yarn2\n");
+        assert_eq!(rejected("yarn", &cfg), "Requested user yarn is banned");
+        // A banned name that does not exist bans nobody else.
+        let cfg = format!("{BASE}banned.users=ghost\n");
+        assert!(check("alice", &cfg).is_ok());
+        // A banned name the database cannot answer for refuses (fail closed).
+        let cfg = format!("{BASE}banned.users=broken\n");
+        assert!(rejected("alice", &cfg).contains("Can't get user information broken"));
+    }
+
+    #[test]
+    fn primary_group_root_or_nm_is_refused() {
+        assert!(rejected("wheelie", BASE).contains("primary group 0 (root's group)"));
+        assert!(rejected("nmmate", BASE).contains("primary group 1234 (the NodeManager group)"));
+        assert_eq!(check("nmmate", BASE).unwrap_err().code().number(), -1);
+        let alice = check("alice", BASE).unwrap();
+        assert!(alice.may_hold_group(Gid::from_raw(1001)));
+        assert!(!alice.may_hold_group(Gid::from_raw(0)));
+        assert!(!alice.may_hold_group(NM_GID));
     }
 }

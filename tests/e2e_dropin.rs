@@ -458,7 +458,8 @@ fn other_commands_print_the_c_library_text() {
     // Initialize with a credentials file that is not there: Hadoop's line on LOG, the final
     // line on ERR, and (validation first) nothing created.
     let cid = fresh_cid();
-    let tokens = node.local.join("nmPrivate").join("absent.tokens");
+    // Where the NM writes it (below nmPrivate/<app>/), so only its absence refuses it.
+    let tokens = node.local.join("nmPrivate").join(APP).join("absent.tokens");
     let bob = common::BOB;
     let before = tree_of(&node.local);
     let out = node.run(
@@ -523,7 +524,14 @@ fn other_commands_print_the_c_library_text() {
             ],
         ),
     );
-    assert_stderr(&out, &[final_line(5, "Invalid NM root dirs")]);
+    // Hadoop's own line for the input on ERR, then the final line.
+    assert_stderr(
+        &out,
+        &[
+            "Could not open container file".to_string(),
+            final_line(5, "Invalid NM root dirs"),
+        ],
+    );
     assert!(!work.exists() && !pid_file.exists());
 
     // A configured local root that is not there, for sysfs: Hadoop's stat line with the text.

@@ -44,8 +44,8 @@ impl Node {
         self.sb.chmod(path, mode);
     }
 
-    fn private_dir(&self, cid: &str) -> PathBuf {
-        let app = self.local.join("nmPrivate").join(APP);
+    fn private_dir(&self, app: &str, cid: &str) -> PathBuf {
+        let app = self.local.join("nmPrivate").join(app);
         let dir = app.join(cid);
         fs::create_dir_all(&dir).unwrap();
         self.nm_owned(&app, 0o700);
@@ -59,7 +59,7 @@ impl Node {
         // launch under the same id is refused since issue 19).
         let app = if user == ALICE { APP } else { OTHER_APP };
         let cid = fresh_cid();
-        let private = self.private_dir(&cid);
+        let private = self.private_dir(app, &cid);
         let script = private.join("launch_container.sh");
         write_file(&script, "#!/bin/sh\nexit 0\n", 0o700);
         self.nm_owned(&script, 0o700);
@@ -99,7 +99,7 @@ impl Node {
     /// The NodeManager's command file (`DefaultLinuxContainerRuntime.writeCommandToTempFile`).
     fn command_file(&self, cid: &str, user: &str, launch: &str, workdir: &Path) -> PathBuf {
         let path = self
-            .private_dir(cid)
+            .private_dir(APP, cid)
             .join(format!("yarn.{cid}{}.cmd", fresh_cid()));
         let text = format!(
             "[command-execution]\n  command=exec\n  user={user}\n  launch-command={launch}\n  workdir={}\n",
@@ -282,7 +282,7 @@ fn refuses_bad_users_work_dirs_and_requests() {
     assert_eq!(code, 255, "{out}");
     assert!(!out.contains("RAN"));
     // Not an exec request, missing keys, relative program, docker exec.
-    let private = node.private_dir(&cid);
+    let private = node.private_dir(APP, &cid);
     for (i, text) in [
         "[command-execution]\n  command=run\n  user=U\n  launch-command=/bin/sh\n  workdir=W\n",
         "[command-execution]\n  command=exec\n  user=U\n  workdir=W\n",

@@ -452,7 +452,14 @@ fn checksetup_warns_when_unpinned_group_has_several_members() {
     sb.run_as_nm(&["--checksetup", "--verbose"])
         .assert_code(0)
         .assert_stdout_has(&format!("[ok  ] caller pinning (nm-user={NM_USER})"))
-        .assert_stdout_lacks("[WARN]");
+        .assert_stdout_lacks("[WARN] caller pinning")
+        // The other member still holds the NM group (issue 14 item 1): named, the NM is not.
+        .assert_stdout_has("[WARN] users who could re-enter the binary")
+        .assert_stdout_has(&format!(
+            "{} ({NM_GROUP}, supplementary: stripped from its containers)",
+            other.name()
+        ))
+        .assert_stdout_lacks(&format!("{NM_USER} ({NM_GROUP}"));
 }
 
 // ---------------------------------------------------------------------------------------------

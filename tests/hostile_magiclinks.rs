@@ -110,6 +110,11 @@ fn launch_with(node: &Node, locals: &str, logs: &str) -> (Container, Outcome, (F
         .unwrap_or_default()
         .trim_end_matches('/');
     argv[5] = format!("{first}/usercache/{ALICE}/appcache/{}/{}", argv[3], argv[4]);
+    // The credentials too: they must lie below <given local dir>/nmPrivate/<app>/.
+    let real_first = node.locals[0].display().to_string();
+    if let Some(rest) = argv[7].strip_prefix(&real_first) {
+        argv[7] = format!("{first}{rest}");
+    }
     let frozen = node.freeze_nm_dirs();
     let out = node.run_nm(&argv);
     // The pid and exit-code files are the NodeManager's, written with its identity in its
@@ -240,8 +245,9 @@ fn attack_launch_through_proc_pid_root_with_root_dirs_bound_on_nm_mount_points()
         log_victim.assert_intact(&out.describe());
         assert!(!c.work_dir.join("ran.txt").exists(), "{}", out.describe());
         if l != node.local_arg() {
-            // Refused at the user dirs: INITIALIZE_USER_FAILED, nothing made anywhere.
-            out.assert_code(20);
+            // Refused at the credentials, opened as the NM from the hostile local dir before
+            // anything starts (5), nothing made anywhere.
+            out.assert_code(5);
             frozen.0.assert_unchanged(&out.describe());
         }
     }
@@ -280,7 +286,7 @@ fn attack_nm_dirs_through_proc_self_and_proc_pid_cwd() {
         out.assert_code(20);
         assert_untouched(&node, &victim, &frozen, &out);
         let (_, out, frozen) = launch_with(&node, local, &node.log_arg());
-        out.assert_code(20);
+        out.assert_code(5);
         assert_untouched(&node, &victim, &frozen, &out);
     }
 }

@@ -140,17 +140,18 @@ fn attack_relative_local_and_log_dirs() {
     let rel = |p: &Path| s(p).trim_start_matches('/').to_string();
     let locals = format!("{}%{}", rel(&node.locals[0]), rel(&node.locals[1]));
     let logs = format!("{}%{}", rel(&node.logs[0]), rel(&node.logs[1]));
-    init_with_dirs(&node, &locals, &node.log_arg()).assert_code(20);
+    // Refused while argv is read (issue 14: canonical dir lists), before anything happens.
+    init_with_dirs(&node, &locals, &node.log_arg()).assert_code(5);
     let out = init_with_dirs(&node, "nm-local", "nm-log");
     assert_ne!(out.code, 0, "{}", out.describe());
     // Good local dirs, relative log dirs: the user dirs in the NM's local dirs are made (as in
     // Hadoop), but no log dir anywhere.
+    // Since issue 14 the relative log dirs are refused with 5 before anything is made.
     let log_tree = Frozen::new(&node.sb.prefix().join("nm-log"));
     let mut argv = init_words(&node, &fresh_cid());
     argv[7] = logs;
-    let out = node.run_nm(&argv);
-    out.assert_code(255)
-        .assert_stdout_has("Did not create any app-log directories");
+    let out = unchanged_after(&node, &argv);
+    out.assert_code(5).assert_stderr_has("Invalid log dir list");
     log_tree.assert_unchanged(&out.describe());
     assert!(!Path::new("/opt").join(APP).exists() && !Path::new("/").join(APP).exists());
 }
@@ -168,7 +169,8 @@ fn attack_local_dirs_with_dotdot_to_a_root_dir() {
         .to_string_lossy()
         .into_owned();
     let sneaky = format!("{}/../../{name}", s(&node.locals[0]));
-    init_with_dirs(&node, &sneaky, &node.log_arg()).assert_code(20);
+    // A `..` component is refused while argv is read (issue 14: canonical dir lists).
+    init_with_dirs(&node, &sneaky, &node.log_arg()).assert_code(5);
     let sneaky_log = format!("{}/../../{name}", s(&node.logs[0]));
     // Local dirs fine, log dirs all outside: no app log dir anywhere (255).
     let mut argv = init_words(&node, &fresh_cid());
@@ -454,18 +456,24 @@ fn attack_sysfs_ids_and_dirs_traversal() {
     let _sysfs = sysfs_prepared(&node);
     let victim = Victim::new(&node.sb, "sysfs");
     let local = s(&node.locals[0]);
-    for (yarn, app, dirs) in [
-        (ALICE, "../../../..", local.clone()),
-        (ALICE, "application_1700000000000_0001/../..", local.clone()),
-        ("..", APP, local.clone()),
-        (ALICE, APP, s(&victim.dir)),
-        (ALICE, APP, "relative".to_string()),
+    // A relative local dir is refused while argv is read (5, issue 14: canonical dir lists).
+    for (yarn, app, dirs, code) in [
+        (ALICE, "../../../..", local.clone(), 18),
+        (
+            ALICE,
+            "application_1700000000000_0001/../..",
+            local.clone(),
+            18,
+        ),
+        ("..", APP, local.clone(), 18),
+        (ALICE, APP, s(&victim.dir), 18),
+        (ALICE, APP, "relative".to_string(), 5),
     ] {
         let out = unchanged_after(
             &node,
             &[ALICE.into(), yarn.into(), "6".into(), app.into(), dirs],
         );
-        out.assert_code(18);
+        out.assert_code(code);
     }
     victim.assert_intact("");
 }

@@ -8,8 +8,8 @@
 //!
 //! Invariants checked (beyond "never panics"): every error maps to one of the exit codes the
 //! parser may give; an accepted request is consistent with the argv it came from (argument
-//! counts, gates, the container-id grammar, pid/signal equal to a strtol-with-range oracle, the
-//! command number being a whole number).
+//! counts, gates, the container-id grammar, pid/signal and the command number equal to a
+//! canonical-decimal oracle, the dir lists canonical).
 #![no_main]
 
 use std::ffi::{OsStr, OsString};
@@ -73,41 +73,20 @@ fn fake_passwd(name: &str) -> Result<Option<PasswdEntry>, String> {
     }))
 }
 
-fn is_c_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\u{0b}' | '\u{0c}' | '\r')
-}
-
-/// What `strtol(s, &end, 10)` with `*end == 0` gives, refused when outside `int`.
-fn strtol_oracle(arg: &OsStr) -> Option<i32> {
-    let t = arg.to_str()?.trim_start_matches(is_c_space);
-    let (negative, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let significant = digits.trim_start_matches('0');
-    if significant.len() > 10 {
-        return None;
-    }
-    let magnitude: i64 = if significant.is_empty() {
-        0
-    } else {
-        significant.parse().ok()?
-    };
-    i32::try_from(if negative { -magnitude } else { magnitude }).ok()
-}
-
-/// The command number as the parser must read it: a whole decimal number, sign allowed.
-fn command_oracle(arg: &OsStr) -> Option<i64> {
+/// Canonical decimal (issue 14): digits only, no leading zero unless "0", at most `max`; written
+/// as "format the value back and compare", unlike `ids::canonical_decimal`.
+fn canonical_oracle(arg: &OsStr, max: i64) -> Option<i64> {
     let t = arg.to_str()?;
-    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if t.is_empty() || t.len() > 19 || !t.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    t.parse().ok()
+    let v: i64 = t.parse().ok()?;
+    (v.to_string() == t && v <= max).then_some(v)
+}
+
+/// The command number as the parser must read it: canonical decimal within `int`.
+fn command_oracle(arg: &OsStr) -> Option<i64> {
+    canonical_oracle(arg, i64::from(i32::MAX))
 }
 
 /// The grammar checks the commands apply to parsed names before building any path.
@@ -160,7 +139,7 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => {
             let code = e.code().number();
             assert!(
-                matches!(code, 1 | 3 | 32 | 43 | -1),
+                matches!(code, 1 | 3 | 5 | 32 | 43 | -1),
                 "code {code} from {e:?}"
             );
             if matches!(e, Error::InvalidContainerId(_)) {
@@ -193,8 +172,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(run_as.user.as_bytes(), arg(1));
             assert_eq!(run_as.yarn_user.as_bytes(), arg(2));
             let command = command_oracle(OsStr::from_bytes(arg(3)));
-            if let Ok(user) = check_with(&run_as.user, &config, fake_passwd) {
+            let nm_gid = container_executor::users::Gid::from_raw(4242);
+            if let Ok(user) = check_with(&run_as.user, &config, nm_gid, fake_passwd) {
                 assert_ne!(user.uid().as_raw(), 0);
+                assert!(user.gid().as_raw() != 0 && user.gid() != nm_gid);
                 assert_ne!(user.name(), "root");
             }
             match run_as.command {
@@ -205,6 +186,9 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(init.container_id.as_bytes(), arg(5));
                     assert_eq!(init.localizer.as_slice(), &args[9..]);
                     assert!(!init.local_dirs.is_empty() && !init.log_dirs.is_empty());
+                    for d in init.local_dirs.iter().chain(&init.log_dirs) {
+                        assert!(layout::is_canonical_abs_path(d.as_bytes()));
+                    }
                     id_checks(
                         &run_as.yarn_user,
                         &init.app_id,
@@ -229,8 +213,11 @@ fuzz_target!(|data: &[u8]| {
                 RunAsCommand::Signal { pid, signal } => {
                     assert_eq!(command, Some(2));
                     assert_eq!(argc, 6);
-                    assert_eq!(strtol_oracle(OsStr::from_bytes(arg(4))), Some(pid));
-                    assert_eq!(strtol_oracle(OsStr::from_bytes(arg(5))), Some(signal));
+                    let pid_arg = OsStr::from_bytes(arg(4));
+                    let sig_arg = OsStr::from_bytes(arg(5));
+                    let max = i64::from(i32::MAX);
+                    assert_eq!(canonical_oracle(pid_arg, max), Some(i64::from(pid)));
+                    assert_eq!(canonical_oracle(sig_arg, max), Some(i64::from(signal)));
                 }
                 RunAsCommand::Delete { path, base_dirs } => {
                     assert_eq!(command, Some(3));
@@ -260,6 +247,9 @@ fuzz_target!(|data: &[u8]| {
                 RunAsCommand::SyncSysfs { app_id, local_dirs } => {
                     assert_eq!(command, Some(6));
                     assert!(argc >= 6 && !local_dirs.is_empty());
+                    for d in &local_dirs {
+                        assert!(layout::is_canonical_abs_path(d.as_bytes()));
+                    }
                     id_checks(&run_as.yarn_user, &app_id, None);
                 }
             }

@@ -166,7 +166,12 @@ fuzz_target!(|data: &[u8]| {
 
     // The run-as-user policy on this config.
     for user in USERS {
-        let Ok(accepted) = check_with(OsStr::new(user), &config, fake_passwd) else {
+        let Ok(accepted) = check_with(
+            OsStr::new(user),
+            &config,
+            container_executor::users::Gid::from_raw(4242),
+            fake_passwd,
+        ) else {
             continue;
         };
         assert_ne!(user, "root");

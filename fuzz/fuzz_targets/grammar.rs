@@ -4,7 +4,8 @@
 //! run-as-user name policy, and the `--help`/`--version` front.
 //!
 //! Each parser is checked against an independent oracle or the invariant its callers rely on
-//! (an accepted id is one safe path component, an accepted number is the strtol value, ...).
+//! (an accepted id is one safe path component, an accepted number is its canonical decimal
+//! value, ...).
 #![no_main]
 
 use std::ffi::{OsStr, OsString};
@@ -20,59 +21,45 @@ use libfuzzer_sys::fuzz_target;
 
 const PARSERS: u8 = 10;
 
-fn is_c_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\u{0b}' | '\u{0c}' | '\r')
-}
-
-fn digits(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// Hadoop's container-id rule, written differently from `ids.rs` (a byte scanner, not split).
-fn container_id_oracle(s: &[u8]) -> bool {
-    let mut tokens: Vec<&[u8]> = Vec::new();
-    let mut start = None;
-    for (i, &b) in s.iter().enumerate() {
-        match (b == b'_', start) {
-            (true, Some(st)) => {
-                tokens.push(&s[st..i]);
-                start = None;
-            }
-            (false, None) => start = Some(i),
-            _ => {}
-        }
-    }
-    if let Some(st) = start {
-        tokens.push(&s[st..]);
-    }
-    if tokens.len() < 5 || tokens.len() > 6 || tokens[0] != b"container" {
+/// A field as YARN's `FastNumberFormat` writes a value in `lo..=max` with `min` digits: formatted
+/// back from its value and compared (unlike `ids.rs`, which scans).
+fn padded_oracle(t: &[u8], min: usize, lo: u128, max: u128) -> bool {
+    if t.is_empty() || t.len() > 30 || !t.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    let all_digits = |t: &[u8]| !t.is_empty() && t.iter().all(u8::is_ascii_digit);
-    let epoch = tokens[1]
-        .strip_prefix(b"e")
-        .is_some_and(|r| r.iter().all(u8::is_ascii_digit));
-    (all_digits(tokens[1]) || epoch) && tokens[2..].iter().all(|t| all_digits(t))
+    let v: u128 = std::str::from_utf8(t).unwrap().parse().unwrap();
+    (lo..=max).contains(&v) && format!("{v:0min$}").as_bytes() == t
 }
 
-fn strtol_oracle(arg: &[u8]) -> Option<i32> {
-    let t = std::str::from_utf8(arg)
-        .ok()?
-        .trim_start_matches(is_c_space);
-    let (negative, d) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
+/// `container_[e<epoch>_]<ts>_<app>_<attempt>_<cid>` exactly as `ContainerId.toString()`.
+fn container_id_oracle(s: &[u8]) -> bool {
+    let Some(rest) = s.strip_prefix(b"container_") else {
+        return false;
     };
-    if !digits(d) {
+    let mut parts: Vec<&[u8]> = rest.split(|b| *b == b'_').collect();
+    if parts.len() == 5 {
+        let e = parts.remove(0);
+        let long = i64::MAX as u128;
+        if !e.starts_with(b"e") || !padded_oracle(&e[1..], 2, 1, long >> 40) {
+            return false;
+        }
+    }
+    let int = i32::MAX as u128;
+    parts.len() == 4
+        && padded_oracle(parts[0], 1, 0, i64::MAX as u128)
+        && padded_oracle(parts[1], 4, 0, int)
+        && padded_oracle(parts[2], 2, 0, int)
+        && padded_oracle(parts[3], 6, 0, (1 << 40) - 1)
+}
+
+/// Canonical decimal at most `max` (`ids::canonical_decimal`'s contract), by formatting back.
+fn canonical_oracle(arg: &[u8], max: i64) -> Option<i64> {
+    let t = std::str::from_utf8(arg).ok()?;
+    if t.is_empty() || t.len() > 19 || !t.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let significant = d.trim_start_matches('0');
-    if significant.len() > 10 {
-        return None;
-    }
-    let magnitude: i64 = significant.parse().unwrap_or(0);
-    i32::try_from(if negative { -magnitude } else { magnitude }).ok()
+    let v: i64 = t.parse().ok()?;
+    (v.to_string() == t && v <= max).then_some(v)
 }
 
 /// strtok: the non-empty runs between separators, or the whole input when there are none.
@@ -133,16 +120,18 @@ fuzz_target!(|data: &[u8]| {
                 assert!(input
                     .iter()
                     .all(|b| b.is_ascii_alphanumeric() || *b == b'_'));
-                assert!(input.len() >= "container_1_1_1_1".len());
+                assert!(input.len() >= "container_0_0000_00_000000".len());
             }
         }
         1 => {
-            // Application id: exactly application_<digits>_<4+ digits>.
+            // Application id: exactly application_<ts>_<seq, 4+ digits> as YARN writes it.
             let accepted = layout::valid_app_id(os);
             let oracle = std::str::from_utf8(input).ok().and_then(|s| {
                 let rest = s.strip_prefix("application_")?;
                 let (ts, seq) = rest.split_once('_')?;
-                (digits(ts) && digits(seq) && seq.len() >= 4).then_some(s)
+                let ok = padded_oracle(ts.as_bytes(), 1, 0, i64::MAX as u128)
+                    && padded_oracle(seq.as_bytes(), 4, 0, i32::MAX as u128);
+                ok.then_some(s)
             });
             assert_eq!(accepted, oracle);
         }
@@ -151,19 +140,20 @@ fuzz_target!(|data: &[u8]| {
             if let Some(user) = layout::valid_yarn_user(os) {
                 assert!(!user.is_empty() && user != "." && !user.contains(".."));
                 assert!(!user.contains(['/', '\0', '\n']) && user.is_ascii());
-                assert!(user.len() <= 257);
+                assert!(user.len() <= 255);
                 let body = user.strip_suffix('$').unwrap_or(user);
                 assert!(!body.is_empty() && !body.starts_with(['-', '@']));
             }
         }
         3 => {
-            // Pid and signal of command 2: strtol with range check, whole string.
-            let want = strtol_oracle(input);
+            // Pid and signal of command 2: canonical decimal within int.
             let config = Config::parse(b"x=y\n", "fuzz.cfg").expect("fixed config");
             for (words, slot) in [
                 ([&b"alice"[..], b"alice", b"2", input, b"15"], 0),
                 ([&b"alice"[..], b"alice", b"2", b"1", input], 1),
             ] {
+                let max = i64::from(i32::MAX);
+                let want = canonical_oracle(input, max).map(|v| v as i32);
                 let got = match cli::parse(&argv(&words), &config) {
                     Ok(Request::RunAs(r)) => match r.command {
                         RunAsCommand::Signal { pid, signal } => {
@@ -275,7 +265,9 @@ fuzz_target!(|data: &[u8]| {
                 "fuzz.cfg",
             )
             .expect("fixed config");
-            if let Ok(user) = check_with(os, &config, fake_passwd) {
+            let nm_gid = container_executor::users::Gid::from_raw(4242);
+            if let Ok(user) = check_with(os, &config, nm_gid, fake_passwd) {
+                assert!(user.gid().as_raw() != 0 && user.gid() != nm_gid);
                 assert_ne!(user.uid().as_raw(), 0);
                 assert_eq!(user.name().as_bytes(), input);
                 assert!(!["root", "yarn", "mapred", "hdfs", "bin"].contains(&user.name()));

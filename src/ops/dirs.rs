@@ -85,6 +85,24 @@ fn open_usercache(ctx: &Ctx, root: &NmRoot) -> std::result::Result<DirFd, String
     Ok(usercache)
 }
 
+/// Validation only, nothing is created: every local dir opens as an NM root, as
+/// [`create_user_dirs`] will require, with its messages and code (20) when one does not. Lets a
+/// command check what depends on the local dirs (the credentials' location) before it creates
+/// anything, while a bad local dir still gets Hadoop's code.
+pub fn check_local_roots(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Result<()> {
+    for local in local_dirs {
+        open_nm_root(local, ctx.nm.uid).map_err(|why| {
+            out::log(&why);
+            out::log(&format!(
+                "Couldn't get userdir directory for {}.",
+                names.yarn_user
+            ));
+            Error::UserDirs(String::new())
+        })?;
+    }
+    Ok(())
+}
+
 /// Step "app log dirs" (Hadoop's `create_log_dirs`): `<G>/<app>` 02750 as root on every NM-owned
 /// log dir; a creation failure ends the step at once; at least one must exist afterwards.
 /// Returns the opened app log dirs with their log roots.
@@ -191,6 +209,37 @@ pub fn open_as_nm(
             out::log(&format!(
                 "Can't open file {} as node manager - {why}",
                 path.display(),
+                why = crate::out::os_text(&e)
+            ));
+            None
+        }
+    })
+}
+
+/// Open a credentials file the NodeManager wrote, as the NodeManager, from its local dir `root`
+/// down through `rel` (`nmPrivate/...`, from `layout::token_file_location`): every directory
+/// opened `O_NOFOLLOW` below the previous one, the file `O_NOFOLLOW` and only if it is a regular
+/// file. A symlink anywhere below the local dir refuses it.
+pub fn open_token_file(
+    nm: identity::NmIdentity,
+    root: &OsStr,
+    rel: &[OsString],
+    shown: &std::path::Path,
+) -> Result<Option<std::fs::File>> {
+    identity::as_nm(nm, || {
+        let (name, dirs) = rel.split_last().ok_or(std::io::ErrorKind::InvalidInput)?;
+        let mut dir = DirFd::open_root(std::path::Path::new(root))?;
+        for d in dirs {
+            dir = dir.open_dir(d)?;
+        }
+        dir.open_file(name)
+    })
+    .map(|opened| match opened {
+        Ok(file) => Some(file),
+        Err(e) => {
+            out::log(&format!(
+                "Can't open file {} as node manager - {why}",
+                shown.display(),
                 why = crate::out::os_text(&e)
             ));
             None

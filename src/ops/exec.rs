@@ -157,7 +157,7 @@ fn check_request(setup: &Setup, nm: NmIdentity, file: &Config) -> Result<Request
     let user = file
         .get(SECTION, "user")
         .ok_or_else(|| failed("user is missing"))?;
-    let user = users::check_run_as_user(OsStr::new(user), &setup.config)?;
+    let user = users::check_run_as_user(OsStr::new(user), &setup.config, setup.nm_gid)?;
     let work_dir_fd = open_work_dir(nm, &user, work_dir)?;
     let cstring = |s: &str| CString::new(s).map_err(|_| failed("NUL byte in the command file"));
     Ok(Request {

@@ -27,22 +27,25 @@ pub fn initialize_app(ctx: &Ctx, yarn_user: &OsStr, init: Initialize) -> Result<
         )));
     };
     let names = Names { yarn_user, app_id };
+    // Before anything is created: the local roots are checked (an L not owned by the NM is 20,
+    // as Hadoop's user-dir step answers, but before any user dir exists); beyond Hadoop, the
+    // credentials come only from the nmPrivate tree of a given local dir, and every path this
+    // command builds fits NAME_MAX/PATH_MAX.
+    dirs::check_local_roots(ctx, &names, &init.local_dirs)?;
+    let (token_root, token_rel) = layout::token_file_location(&init.tokens, &init.local_dirs, None)
+        .map_err(|why| {
+            out::log(&why);
+            Error::Failed("Could not open the credentials file".into())
+        })?;
     let token_name = init
         .tokens
         .file_name()
         .ok_or_else(|| Error::Failed("The credentials file has no file name".into()))?;
-    // Before anything is created: the local roots are checked (an L not owned by the NM is 20,
-    // as Hadoop's user-dir step answers, but before any user dir exists), then the credentials
-    // are opened as the NodeManager (a missing or unreadable file leaves no directory behind;
-    // Hadoop opens it after creating the dirs).
-    for local in &init.local_dirs {
-        if let Err(why) = layout::open_nm_root(local, ctx.nm.uid) {
-            out::log(&why);
-            out::log(&format!("Couldn't get userdir directory for {yarn_user}."));
-            return Err(Error::UserDirs(String::new()));
-        }
-    }
-    let Some(mut tokens) = dirs::open_as_nm(ctx.nm, &init.tokens)? else {
+    check_lengths(&names, &init, token_name.as_bytes())?;
+    // The credentials are opened as the NodeManager before anything is created (a missing or
+    // unreadable file leaves no directory behind; Hadoop opens it after creating the dirs).
+    let Some(mut tokens) = dirs::open_token_file(ctx.nm, token_root, &token_rel, &init.tokens)?
+    else {
         return Err(Error::Logged);
     };
 
@@ -79,6 +82,29 @@ pub fn initialize_app(ctx: &Ctx, yarn_user: &OsStr, init: Initialize) -> Result<
         process::set_no_new_privs()?;
     }
     exec_localizer(&init.localizer)
+}
+
+/// The deepest paths initialize builds: `<L>/usercache/<Y>/appcache/<app>/<tokens>` and
+/// `<G>/<app>/<cid>`; refused (nothing created) when one would exceed NAME_MAX/PATH_MAX.
+fn check_lengths(names: &Names, init: &Initialize, token_name: &[u8]) -> Result<()> {
+    let local = [
+        layout::USERCACHE.as_bytes(),
+        names.yarn_user.as_bytes(),
+        layout::APPCACHE.as_bytes(),
+        names.app_id.as_bytes(),
+        token_name,
+    ];
+    layout::check_built_paths(&init.local_dirs, &local)
+        .and_then(|()| {
+            layout::check_built_paths(
+                &init.log_dirs,
+                &[names.app_id.as_bytes(), init.container_id.as_bytes()],
+            )
+        })
+        .map_err(|why| {
+            out::log(&why);
+            Error::Failed("Could not create app dirs".into())
+        })
 }
 
 /// `<G>/<app>/<cid>` 02750 on every log dir that has an app log dir (Hadoop's

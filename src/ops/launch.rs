@@ -58,11 +58,28 @@ pub fn validate<'a>(yarn_user: &'a OsStr, launch: &'a Launch) -> Result<(Names<'
     let names = Names { yarn_user, app_id };
     precheck_work_dir(&names, container_id, launch)?;
     precheck_cgroup_files(launch)?;
+    // Beyond Hadoop, before anything changes: the credentials come only from
+    // `<L>/nmPrivate/<app>/` of a given local dir, and every path built fits NAME_MAX/PATH_MAX.
+    token_location(launch, app_id)?;
+    check_lengths(&names, container_id, launch)?;
     Ok((names, container_id))
+}
+
+/// Where the credentials file must lie: below `<L>/nmPrivate/<app>/` of a given local dir L.
+/// Returns L and the components below it (see `layout::token_file_location`).
+fn token_location<'a>(
+    launch: &'a Launch,
+    app_id: &str,
+) -> Result<(&'a std::ffi::OsString, Vec<std::ffi::OsString>)> {
+    layout::token_file_location(&launch.tokens, &launch.local_dirs, Some(app_id)).map_err(|why| {
+        out::log(&why);
+        Error::NmInputUnreadable("Could not open cred file".into())
+    })
 }
 
 pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<i32> {
     let (names, container_id) = validate(yarn_user, &launch)?;
+    let token_location = token_location(&launch, names.app_id)?;
 
     out::log("Getting exit code file...");
     let (pid_dir, pid_name) = fs::split_parent(&launch.pid_file).map_err(|_| {
@@ -75,7 +92,7 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
     exit_code_name.push(".exitcode");
 
     out::log("Creating script paths...");
-    let mut inputs = open_inputs(ctx, &launch)?;
+    let mut inputs = open_inputs(ctx, &launch, token_location)?;
     // The cgroup task files are opened and checked before anything starts (see cgroup_tasks).
     inputs.tasks = if launch.resources_key.as_bytes() == b"cgroups" {
         cgroup_tasks::open_task_files(&ctx.setup.config, &launch.resources_values)?
@@ -113,15 +130,50 @@ pub fn launch_container(ctx: &Ctx, yarn_user: &OsStr, launch: Launch) -> Result<
     }
 }
 
-fn open_inputs(ctx: &Ctx, launch: &Launch) -> Result<Inputs> {
-    // `open_as_nm` printed Hadoop's line on LOG; as in Hadoop only the final line follows.
-    let open = |path: &Path| -> Result<File> {
-        dirs::open_as_nm(ctx.nm, path)?.ok_or_else(|| Error::NmInputUnreadable(String::new()))
+/// The deepest paths a launch builds: `<L>/usercache/<Y>/appcache/<app>/<cid>/<longest entry>`
+/// and `<G>/<app>/<cid>`; refused (nothing changed) when one would exceed NAME_MAX/PATH_MAX.
+fn check_lengths(names: &Names, container_id: &str, launch: &Launch) -> Result<()> {
+    let longest = [b'x'; layout::LONGEST_WORK_DIR_ENTRY];
+    let local = [
+        layout::USERCACHE.as_bytes(),
+        names.yarn_user.as_bytes(),
+        layout::APPCACHE.as_bytes(),
+        names.app_id.as_bytes(),
+        container_id.as_bytes(),
+        &longest,
+    ];
+    layout::check_built_paths(&launch.local_dirs, &local).map_err(|why| {
+        out::log(&why);
+        Error::WorkDirs("Could not create work dirs".into())
+    })?;
+    layout::check_built_paths(
+        &launch.log_dirs,
+        &[names.app_id.as_bytes(), container_id.as_bytes()],
+    )
+    .map_err(|why| {
+        out::log(&why);
+        Error::AppLogDirs("Could not create container dirs".into())
+    })
+}
+
+fn open_inputs(
+    ctx: &Ctx,
+    launch: &Launch,
+    (token_root, token_rel): (&std::ffi::OsString, Vec<std::ffi::OsString>),
+) -> Result<Inputs> {
+    // The open printed Hadoop's line on LOG; Hadoop's own line for each input follows on ERR.
+    let open = |path: &Path, what: &str| -> Result<File> {
+        dirs::open_as_nm(ctx.nm, path)?
+            .ok_or_else(|| Error::NmInputUnreadable(format!("Could not open {what}")))
     };
-    let script = open(&launch.script)?;
-    let tokens = open(&launch.tokens)?;
+    let script = open(&launch.script, "container file")?;
+    let tokens = dirs::open_token_file(ctx.nm, token_root, &token_rel, &launch.tokens)?
+        .ok_or_else(|| Error::NmInputUnreadable("Could not open cred file".into()))?;
     let stores = match &launch.https {
-        Some((keystore, truststore)) => Some((open(keystore)?, open(truststore)?)),
+        Some((keystore, truststore)) => Some((
+            open(keystore, "keystore file")?,
+            open(truststore, "truststore file")?,
+        )),
         None => None,
     };
     Ok(Inputs {

@@ -58,7 +58,7 @@ pub fn execute(setup: &Setup, request: Request) -> Result<i32> {
 fn run_as_user(setup: &Setup, run_as: RunAs) -> Result<i32> {
     // Validation before any change: the user policy and a launch's arguments are checked
     // before its tc file is applied (Hadoop applies it first, then checks the user).
-    let user = users::check_run_as_user(&run_as.user, &setup.config)?;
+    let user = users::check_run_as_user(&run_as.user, &setup.config, setup.nm_gid)?;
     check_yarn_user_name(&run_as)?;
     if let RunAsCommand::Launch(launch) = &run_as.command {
         launch::validate(&run_as.yarn_user, launch)?;

@@ -2,6 +2,7 @@
 //! directory (`filesystem.md` §10), behind `feature.yarn.sysfs.enabled`.
 
 use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 
 use crate::config::Feature;
 use crate::error::{Error, Result};
@@ -28,6 +29,11 @@ pub fn sync_yarn_sysfs(
     let (Some(yarn_user), Some(app_id)) = (valid_yarn_user(yarn_user), valid_app_id(app_id)) else {
         return Err(not_found());
     };
+    let app_dir_parts = layout::app_dir_components(yarn_user, app_id).map(OsStr::as_bytes);
+    layout::check_built_paths(local_dirs, &app_dir_parts).map_err(|why| {
+        out::log(&why);
+        not_found()
+    })?;
     for local in local_dirs {
         // As in Hadoop, a local dir without a localized sysfs.tar ends the command at once.
         let root = open_nm_root(local, ctx.nm.uid).map_err(|why| {

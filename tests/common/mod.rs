@@ -302,6 +302,23 @@ impl TempUser {
         }
     }
 
+    /// A uniquely named account made with `useradd -M -s /bin/sh <args> <name>` (no `-U`), for
+    /// accounts the other constructor cannot make: a chosen primary group (`-g root`), a
+    /// second name for an existing uid (`-o -u <uid> -g <gid>`).
+    pub fn create_with(args: &[&str]) -> TempUser {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("cexec_t{}_{n}", std::process::id());
+        with_lock(|| {
+            let mut all = vec!["-M", "-s", "/bin/sh"];
+            all.extend_from_slice(args);
+            all.push(&name);
+            admin("useradd", &all);
+        });
+        TempUser {
+            account: account(&name),
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.account.name
     }
