@@ -64,13 +64,15 @@ public class ClusterTest {
     NodeManager nm = cluster.getNodeManager(0);
     assertTrue(nm.getNMContext().getContainerExecutor() instanceof LinuxContainerExecutor,
         "the NodeManager's executor is " + nm.getNMContext().getContainerExecutor());
+    Interop.publishConf(cluster.getConfig());
     yarn = YarnClient.createYarnClient();
     yarn.init(new Configuration(cluster.getConfig()));
     yarn.start();
   }
 
   @AfterAll
-  void stop() {
+  void stop() throws Exception {
+    Interop.unpublishConf();
     if (yarn != null) {
       yarn.stop();
     }
@@ -198,7 +200,10 @@ public class ClusterTest {
       throws Exception {
     String jar = new File(ApplicationMaster.class.getProtectionDomain().getCodeSource().getLocation()
         .toURI()).getPath();
-    Client client = new Client(new Configuration(cluster.getConfig()));
+    Configuration cc = new Configuration(cluster.getConfig());
+    cc.set("fs.file.impl", ShareableLocalFs.class.getName());
+    cc.setBoolean("fs.file.impl.disable.cache", true);
+    Client client = new Client(cc);
     String[] args = {
       "--jar", jar, "--shell_command", command, "--num_containers", Integer.toString(containers),
       "--master_memory", "256", "--master_vcores", "1", "--container_memory", "128",

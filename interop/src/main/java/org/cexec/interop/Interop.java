@@ -168,6 +168,21 @@ final class Interop {
     return c;
   }
 
+  /** Writes a running cluster's configuration as yarn-site.xml into the classpath's conf dir. */
+  static void publishConf(org.apache.hadoop.conf.Configuration c) throws IOException {
+    Path dir = Paths.get(prop("conf"));
+    Path tmp = dir.resolve("yarn-site.xml.tmp");
+    try (java.io.OutputStream out = Files.newOutputStream(tmp)) {
+      c.writeXml(out);
+    }
+    Files.setPosixFilePermissions(tmp, perms("rw-r--r--"));
+    Files.move(tmp, dir.resolve("yarn-site.xml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  static void unpublishConf() throws IOException {
+    Files.deleteIfExists(Paths.get(prop("conf")).resolve("yarn-site.xml"));
+  }
+
   /** Pids of live processes whose real uid is the given user's. */
   static List<String> processesOf(String user) throws IOException {
     int uid = (Integer) Files.getAttribute(Paths.get("/proc/self"), "unix:uid");

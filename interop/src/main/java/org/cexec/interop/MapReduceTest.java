@@ -48,12 +48,14 @@ public class MapReduceTest {
     mr = new LceMiniMrCluster();
     mr.init(conf);
     mr.start();
+    Interop.publishConf(mr.getConfig());
     assertTrue(mr.getNodeManager(0).getNMContext().getContainerExecutor() instanceof LinuxContainerExecutor,
         "the NodeManager's executor is " + mr.getNodeManager(0).getNMContext().getContainerExecutor());
   }
 
   @AfterAll
-  void stop() {
+  void stop() throws Exception {
+    Interop.unpublishConf();
     if (mr != null) {
       mr.stop();
     }
