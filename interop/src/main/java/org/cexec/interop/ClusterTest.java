@@ -105,12 +105,21 @@ public class ClusterTest {
     }
     assertEquals(2, shells, "shell containers' stdout files: " + stdouts);
 
-    // The NodeManager ran initialize and launch for this user through the binary.
+    // The NodeManager ran initialize and launch for this user through the binary (the AM's
+    // launch returns a moment after the ResourceManager reports the application finished).
+    String init = alice + " " + alice + " 0 " + id + " ";
+    String launch = alice + " " + alice + " 1 " + id + " ";
+    Interop.waitFor("the AM's and both shells' launches to return 0", 60_000, () -> {
+      try {
+        List<String> c = Interop.argvLog();
+        return c.stream().filter(l -> l.startsWith(launch) && l.endsWith("=> 0")).count() >= 3;
+      } catch (IOException e) {
+        return false;
+      }
+    });
     List<String> calls = Interop.argvLog().subList(before, Interop.argvLog().size());
-    assertTrue(calls.stream().anyMatch(l -> l.startsWith(alice + " " + alice + " 0 " + id + " ")
-        && l.endsWith("=> 0")), "no initialize for " + id + ": " + calls);
-    assertTrue(calls.stream().filter(l -> l.startsWith(alice + " " + alice + " 1 " + id + " ")
-        && l.endsWith("=> 0")).count() >= 3, "launches for " + id + " (AM + 2): " + calls);
+    assertTrue(calls.stream().anyMatch(l -> l.startsWith(init) && l.endsWith("=> 0")),
+        "no initialize for " + id + ": " + calls);
 
     assertAppDirsGone(id, alice);
   }
