@@ -521,6 +521,30 @@ public class ExecutorApiTest {
     assertNotEquals(0, Interop.lastExit(" 3 relaunch-link =>"), "a relative path without base dir was accepted");
   }
 
+  @Test
+  @Order(48)
+  void hadoopsOwnTestIdsAreRefused() throws Exception {
+    // Hadoop's TestLinuxContainerExecutor drives its binary with ids like APP_1 / CONTAINER_1,
+    // which no real NodeManager sends (ApplicationId/ContainerId always print application_<ts>_<n>
+    // and container_<ts>_<n>_<attempt>_<n>). Ours checks the id grammar and refuses them before
+    // touching the disk; the NM side sees a failed initialization.
+    String locId = "CONTAINER_1";
+    org.apache.hadoop.fs.Path tokens = writeTokens(locId);
+    try {
+      lce.startLocalizer(new LocalizerStartContext.Builder()
+          .setNmPrivateContainerTokens(tokens).setNmAddr(localizerAddr).setUser(alice)
+          .setAppId("APP_1").setLocId(locId).setDirsHandler(dirs).build());
+      fail("initialize accepted application id APP_1");
+    } catch (IOException expected) {
+      assertTrue(expected.getMessage().contains("APP_1 initialization failed"), expected.getMessage());
+    }
+    assertNotEquals(0, Interop.lastExit(" 0 APP_1 CONTAINER_1 "));
+    for (Path l : localRoots) {
+      assertFalse(Files.exists(l.resolve("usercache").resolve(alice).resolve("appcache").resolve("APP_1"),
+          LinkOption.NOFOLLOW_LINKS), "an app dir for APP_1 was made in " + l);
+    }
+  }
+
   // ------------------------------------------------------------------------------------------
   // helpers
   // ------------------------------------------------------------------------------------------
