@@ -526,8 +526,9 @@ public class ExecutorApiTest {
   void hadoopsOwnTestIdsAreRefused() throws Exception {
     // Hadoop's TestLinuxContainerExecutor drives its binary with ids like APP_1 / CONTAINER_1,
     // which no real NodeManager sends (ApplicationId/ContainerId always print application_<ts>_<n>
-    // and container_<ts>_<n>_<attempt>_<n>). Ours checks the id grammar and refuses them before
-    // touching the disk; the NM side sees a failed initialization.
+    // and container_<ts>_<n>_<attempt>_<n>). Like Hadoop's binary, ours checks the id grammar
+    // and refuses them before touching the disk (43, which the NM reads as "Invalid container
+    // id"); the NM side sees a failed initialization.
     String locId = "CONTAINER_1";
     org.apache.hadoop.fs.Path tokens = writeTokens(locId);
     try {
@@ -538,7 +539,7 @@ public class ExecutorApiTest {
     } catch (IOException expected) {
       assertTrue(expected.getMessage().contains("APP_1 initialization failed"), expected.getMessage());
     }
-    assertNotEquals(0, Interop.lastExit(" 0 APP_1 CONTAINER_1 "));
+    assertEquals(43, Interop.lastExit(" 0 APP_1 CONTAINER_1 "));
     for (Path l : localRoots) {
       assertFalse(Files.exists(l.resolve("usercache").resolve(alice).resolve("appcache").resolve("APP_1"),
           LinkOption.NOFOLLOW_LINKS), "an app dir for APP_1 was made in " + l);
