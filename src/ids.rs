@@ -1,7 +1,7 @@
 //! Grammars for the identifiers the NodeManager passes: they become path components, so they
 //! are checked before any path is built.
 
-/// Hadoop's container-id rule (`protocol.md` §5.1): split on `_` (runs collapse, ends ignored),
+/// Hadoop's container-id rule (`docs/protocol.md` §5.1): split on `_` (runs collapse, ends ignored),
 /// 5 or 6 tokens, the first `container`, the second digits or `e` + digits, the rest digits.
 pub fn is_valid_container_id(id: &str) -> bool {
     let tokens: Vec<&str> = id.split('_').filter(|t| !t.is_empty()).collect();

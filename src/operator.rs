@@ -534,13 +534,20 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     let recorded = identity::as_nm(nm, || read_small(&private.dir, Path::new(&exit_code_file)))
         .ok()
         .flatten();
-    // With an exit code file the container ran and the status is its own, not one of Hadoop's
-    // codes; without one the launch itself failed and Hadoop's text applies.
+    // The launch copies launch_container.sh into the work dir as its last step before the exec,
+    // and writes the exit code file after the wait: with both, the status is the container's
+    // own, not one of Hadoop's codes (Hadoop's text would say e.g. "Invalid command provided"
+    // for a script's exit 3). Otherwise a launch step failed and Hadoop's text applies.
+    // (A stat through an O_NOFOLLOW walk with our own identity; the work dir is 0710, so the
+    // NodeManager's could not read it.)
+    let script_copied = DirFd::open_nofollow(&work_dir)
+        .and_then(|d| d.stat_at(OsStr::new(layout::CONTAINER_SCRIPT)))
+        .is_ok();
     steps.result(&format!(
         "container finished: {}{}",
         match recorded {
-            Some(_) => container_status_words(status),
-            None => status_words(status),
+            Some(_) if script_copied => container_status_words(status),
+            _ => status_words(status),
         },
         recorded
             .map(|r| format!("; exit code file says {}", r.trim()))

@@ -111,7 +111,8 @@ fn manual_run_plays_a_whole_lifecycle() {
         .assert_stdout_has("[5/6] initialize (command 0)")
         .assert_stdout_has("ok: application initialized")
         .assert_stdout_has("[6/6] launch (command 1)")
-        .assert_stdout_has("running: process group ")
+        // A short job has ended before its pid file is read: not reported as running.
+        .assert_stdout_lacks("running: process group ")
         .assert_stdout_has(&format!(
             "job: uid={} pwd={}/usercache",
             alice.name, locals[0]

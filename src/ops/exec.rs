@@ -1,5 +1,5 @@
 //! `--exec-container <command-file>` behind `feature.terminal.enabled`: YARN UI2's terminal into
-//! a running container, the non-Docker form (`protocol.md` §9, `client.md` §3.12).
+//! a running container, the non-Docker form (`docs/protocol.md` §9, `docs/nodemanager.md` §3.12).
 //!
 //! The NodeManager writes (`DefaultLinuxContainerRuntime.writeCommandToTempFile`):
 //! ```text
