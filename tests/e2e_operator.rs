@@ -222,10 +222,8 @@ fn manual_run_can_be_signalled() {
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(143), "{stdout}");
-    assert!(
-        stdout.contains(&format!("running: process group {pid}")),
-        "{stdout}"
-    );
+    // "running: process group" is printed only for a job still running a moment after its pid
+    // file appeared; this one may be stopped sooner (e2e_operator_messages checks both cases).
     assert!(
         stdout.contains("container finished: exit 143 (killed by SIGTERM)"),
         "{stdout}"

@@ -144,3 +144,22 @@ fn run_names_a_missing_usercache_before_creating_anything() {
     assert!(entries(Path::new(&logs[0])).is_empty());
     assert!(entries(&private).is_empty());
 }
+
+#[test]
+fn run_reports_a_job_that_keeps_running() {
+    let Some(sb) = Sandbox::new("op_msg_running") else {
+        return;
+    };
+    let alice = sb.users().alice.name.clone();
+    let locals = strings(&sb.nm_local_dirs(1));
+    let logs = strings(&sb.nm_log_dirs(1));
+    let script = job_script(&sb, "sleep 2; exit 0").display().to_string();
+    let private = private_dir(&sb).display().to_string();
+    sb.run_as_nm(&run_args(&alice, &script, &locals, &logs, &private))
+        .assert_code(0)
+        .assert_stdout_has("running: process group ")
+        .assert_stdout_has(&format!(
+            "stop it with: container-executor signal --user {alice} --pid "
+        ))
+        .assert_stdout_has("container finished: exit 0 (success)");
+}
