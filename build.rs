@@ -6,7 +6,10 @@
 //! 2. A setuid binary should depend on as few shared objects as possible. Rust's std asks the
 //!    linker for `-lgcc_s` (the unwinder). We offer the linker a static `libgcc_s.a` (a copy of
 //!    gcc's `libgcc_eh.a`) first in the search path, so the unwinder is linked in statically and
-//!    the binary's only NEEDED entry is libc.
+//!    the binary's only NEEDED entry is libc. Under `cargo zigbuild` (the release build of
+//!    `packaging/build`, glibc 2.28 floor) this is not needed: cargo-zigbuild turns `-lgcc_s`
+//!    into zig's static LLVM libunwind, and the host's `libgcc_eh.a` (which calls glibc 2.35's
+//!    `_dl_find_object`) must stay out of that link.
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -20,8 +23,9 @@ fn main() {
     }
     println!("cargo:rustc-env=CE_CONF_DIR={dir}");
 
+    println!("cargo:rerun-if-env-changed=CARGO_ZIGBUILD_TARGET");
     let target = std::env::var("TARGET").unwrap_or_default();
-    if !target.contains("linux-gnu") {
+    if !target.contains("linux-gnu") || std::env::var_os("CARGO_ZIGBUILD_TARGET").is_some() {
         return;
     }
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());

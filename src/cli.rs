@@ -1,4 +1,4 @@
-//! argv → [`Request`]: the NodeManager's positional protocol (`protocol.md` §2–§4), exactly as
+//! argv → [`Request`]: the NodeManager's positional protocol (`docs/protocol.md` §2–§4), exactly as
 //! Hadoop's `validate_arguments` reads it, plus `--help`/`--version` for people.
 //!
 //! Feature gates that Hadoop checks while reading argv are checked here, in the same order, so
@@ -83,7 +83,7 @@ impl DeviceModule {
 /// Hadoop's limit on a module's `--container_id` (its buffer is 128 bytes, NUL included).
 pub const MAX_MODULE_CONTAINER_ID_LEN: usize = 127;
 
-/// A device module's options, validated (`protocol.md` §7).
+/// A device module's options, validated (`docs/protocol.md` §7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleArgs {
     pub container_id: String,
@@ -815,7 +815,7 @@ pub(crate) fn parse_whole_i64(arg: &OsStr) -> Option<i64> {
     text.parse().ok()
 }
 
-/// Hadoop's usage text (`protocol.md` §6), with `[DISABLED]` markers from the configuration.
+/// Hadoop's usage text (`docs/protocol.md` §6), with `[DISABLED]` markers from the configuration.
 pub fn usage_text(config: &Config) -> String {
     let mark = |on: bool| if on { "      " } else { "[DISABLED]" };
     let tc = config.feature_enabled(Feature::Tc);

@@ -6,7 +6,7 @@
 //! anywhere starts a comment, `a=b=c` keeps only `b`, the first stored key wins, `key=` stores
 //! nothing but `key= ` stores `""`, headers are not trimmed, repeated sections merge) are the
 //! contract, so they are implemented deliberately and each one has a test below. The rules are
-//! written up in `shared/spec/config.md` §2–§4.
+//! written up in `docs/config.md` §2–§4.
 //!
 //! Where we are stricter than Hadoop (all of these are parse errors, exit 24):
 //! * input larger than [`MAX_CONFIG_BYTES`] or a line longer than [`MAX_LINE_BYTES`] — Hadoop
@@ -27,7 +27,7 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 
-/// The fixed file name; only its directory is a build-time choice (config.md §1.1).
+/// The fixed file name; only its directory is a build-time choice (docs/config.md §1.1).
 pub const CONFIG_FILE_NAME: &str = "container-executor.cfg";
 /// Bounds (beyond Hadoop, which has none): larger input is a parse error (Error::Config).
 pub const MAX_CONFIG_BYTES: usize = 1 << 20; // whole file
@@ -214,7 +214,7 @@ impl Config {
         self.section(section).is_some()
     }
 
-    /// The value split on ',' with Hadoop's rules (config.md §2 "Lists"); None if key not stored.
+    /// The value split on ',' with Hadoop's rules (docs/config.md §2 "Lists"); None if key not stored.
     pub fn get_list(&self, section: &str, key: &str) -> Option<Vec<String>> {
         self.get(section, key).map(|v| split_hadoop_list(v, ','))
     }
@@ -304,7 +304,7 @@ impl Config {
     }
 
     /// Docker gate: feature.docker.enabled OR (section "docker" exists AND module_enabled("docker")),
-    /// short-circuit as config.md §4.1 notes. Same for runc with "runc".
+    /// short-circuit as docs/config.md §4.1 notes. Same for runc with "runc".
     ///
     /// The order matters for output: with the feature key on, `[docker]` is never consulted and
     /// no `Module docker is disabled` line can appear.
@@ -374,7 +374,7 @@ fn duplicate_key_message(
     )
 }
 
-/// Hadoop's strtok-based split used for ',' lists and '%' directory lists (protocol.md §5.2):
+/// Hadoop's strtok-based split used for ',' lists and '%' directory lists (docs/protocol.md §5.2):
 /// runs of the separator collapse, leading/trailing separators ignored, no trimming, and a string
 /// with no token at all yields one element equal to the whole string ("" -> [""], "%%" -> ["%%"]).
 pub fn split_hadoop_list(value: &str, sep: char) -> Vec<String> {

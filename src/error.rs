@@ -1,5 +1,5 @@
 //! The one error type. Every variant knows the Hadoop exit code the NodeManager expects
-//! (`../shared/spec/exit-codes.md`), where its message goes, and whether Hadoop ends the
+//! (`docs/exit-codes.md`), where its message goes, and whether Hadoop ends the
 //! process at once (setup and parser failures) or through the final
 //! `Nonzero exit code=<n>, error message='<text>'` line.
 
@@ -139,7 +139,7 @@ pub enum Error {
     InvalidContainerId(String),
     #[error("Feature disabled: {0}")]
     FeatureDisabled(String),
-    /// Sync-sysfs reports a disabled feature with no message (protocol.md §4.6).
+    /// Sync-sysfs reports a disabled feature with no message (docs/protocol.md §4.6).
     #[error("")]
     FeatureDisabledSilently,
     /// Setup: our own executable could not be found through `/proc/self/exe`.

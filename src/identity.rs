@@ -1,6 +1,6 @@
 //! The only place uids, gids, supplementary groups and capabilities change.
 //!
-//! States a request passes through (`filesystem.md` §1):
+//! States a request passes through (`docs/layout.md` §1):
 //! - after setup: real/effective/saved uid 0, all gids = the NM group, no supplementary groups;
 //! - "as the NM" / "as the user": a temporary *effective* switch, undone when the closure ends
 //!   (the real and saved uid stay 0, so the process can come back);

@@ -1,4 +1,4 @@
-//! The NodeManager's directory layout (`filesystem.md` §2): names, the grammar of the ids that
+//! The NodeManager's directory layout (`docs/layout.md` §2): names, the grammar of the ids that
 //! become path components, and the checked opening of the NM's local and log roots.
 //!
 //! Every id is validated as one path component before any path is built, so `..`, `/` and

@@ -364,6 +364,44 @@ pub fn status_words(status: i32) -> String {
     }
 }
 
+/// The status of a container that ran (its launch wrote the exit code file): 0, a signal, or
+/// the script's own exit status, which is not one of Hadoop's codes.
+pub fn container_status_words(status: i32) -> String {
+    match status {
+        0 | 129..=192 => status_words(status),
+        s => format!("exit {s} (the container's own exit status)"),
+    }
+}
+
+/// The NodeManager creates `<local dir>/usercache` when it starts; initialize needs it. Say what
+/// is missing before anything is created (else initialize fails with 20 half-way).
+fn missing_usercache(local_dirs: &[PathBuf], nm_uid: nix::unistd::Uid) -> Result<()> {
+    let missing: Vec<PathBuf> = local_dirs
+        .iter()
+        .filter(|d| {
+            !DirFd::open_root(d)
+                .and_then(|dir| dir.stat_at(OsStr::new(layout::USERCACHE)))
+                .is_ok_and(|st| st.is_dir())
+        })
+        .map(|d| d.join(layout::USERCACHE))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let shown: Vec<String> = missing.iter().map(|m| m.display().to_string()).collect();
+    let nm_user = nix::unistd::User::from_uid(nm_uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| nm_uid.to_string());
+    Err(Error::NotNmRoot(format!(
+        "missing {}: the NodeManager creates it when it starts, and initialize needs it; \
+         create it: install -d -o {nm_user} -m 0755 {}; nothing was created.",
+        shown.join(", "),
+        shown.join(" ")
+    )))
+}
+
 /// The NodeManager's sequence for one container: ids, tokens file and pid-file location (as the
 /// caller), initialize, launch, wait, report.
 fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
@@ -428,6 +466,7 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
         })?;
         steps.result(&format!("ok: {}", dir.display()));
     }
+    missing_usercache(&local_dirs, setup.nm_uid)?;
 
     let (cluster_ts, seq) = new_ids();
     let app_id = format!("application_{cluster_ts}_{seq:04}");
@@ -512,7 +551,8 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     ));
     let child = spawn_child(setup, run_as(&user_arg, RunAsCommand::Launch(launch)))?;
     let (pid, finished) = wait_for_pid_file(nm, &private, &pid_file, child);
-    if let Some(pid) = pid {
+    // Only while it still runs: a short job has usually ended by the time its pid file is read.
+    if let (Some(pid), None) = (pid, finished) {
         steps.result(&format!(
             "running: process group {pid}; stop it with: container-executor signal --user {} --pid {pid}",
             user.name()
@@ -524,11 +564,23 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
     let recorded = identity::as_nm(nm, || read_small(&private.dir, Path::new(&exit_code_file)))
         .ok()
         .flatten();
+    // The launch copies launch_container.sh into the work dir as its last step before the exec,
+    // and writes the exit code file after the wait: with both, the status is the container's
+    // own, not one of Hadoop's codes (Hadoop's text would say e.g. "Invalid command provided"
+    // for a script's exit 3). Otherwise a launch step failed and Hadoop's text applies.
+    // (A stat through an O_NOFOLLOW walk with our own identity; the work dir is 0710, so the
+    // NodeManager's could not read it.)
+    let script_copied = DirFd::open_nofollow(&work_dir)
+        .and_then(|d| d.stat_at(OsStr::new(layout::CONTAINER_SCRIPT)))
+        .is_ok();
     steps.result(&format!(
         "container finished: {}{}",
-        status_words(status),
+        match recorded {
+            Some(_) if script_copied => container_status_words(status),
+            _ => status_words(status),
+        },
         recorded
-            .map(|r| format!("; exit code file says {r}"))
+            .map(|r| format!("; exit code file says {}", r.trim()))
             .unwrap_or_default()
     ));
     out::log(&format!(
@@ -553,6 +605,11 @@ fn run_container(setup: &Setup, m: &ArgMatches) -> Result<i32> {
                     .join(&app_id)
                     .display()
             ))
+            .chain(log_dirs.iter().map(|d| format!(
+                "container-executor delete --user {} --base-dir {}",
+                user.name(),
+                d.join(&app_id).display()
+            )))
             .collect::<Vec<_>>()
             .join(" ; ")
     ));
@@ -663,8 +720,12 @@ fn wait_for_pid_file(
             .ok()
             .flatten()
             .and_then(|t| t.trim().parse().ok());
-        if pid.is_some() || finished.is_some() {
+        if finished.is_some() {
             return (pid, finished);
+        }
+        if pid.is_some() {
+            // Give a short job a moment to end, so it is not reported as running.
+            return (pid, wait_briefly(child, Duration::from_millis(300)));
         }
         // The launch may end (or fail) before a pid file exists: then stop polling.
         match waitpid(child, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
@@ -675,6 +736,20 @@ fn wait_for_pid_file(
         }
     }
     (None, finished)
+}
+
+/// The launch's status if it ends within `limit` (then it is reaped), else None.
+fn wait_briefly(child: Pid, limit: Duration) -> Option<i32> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        match waitpid(child, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return Some(code),
+            Ok(WaitStatus::Signaled(_, signal, _)) => return Some(128 + signal as i32),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => std::thread::sleep(Duration::from_millis(10)),
+            Err(_) => return Some(-1),
+        }
+    }
+    None
 }
 
 /// A small file (pid, exit code) in the private dir: its name is the file name of `path`, or,
@@ -906,6 +981,12 @@ mod tests {
         assert_eq!(status_words(0), "exit 0 (success)");
         assert_eq!(status_words(143), "exit 143 (killed by SIGTERM)");
         assert_eq!(status_words(5), "exit 5 (Invalid NM root dirs)");
+        assert_eq!(
+            container_status_words(3),
+            "exit 3 (the container's own exit status)"
+        );
+        assert_eq!(container_status_words(0), "exit 0 (success)");
+        assert_eq!(container_status_words(137), "exit 137 (killed by SIGKILL)");
     }
 
     #[test]

@@ -177,7 +177,7 @@ pub fn reset_signals_for_exec() {
 /// its list (`unsecvars.h`: `GCONV_PATH`, `GETCONF_DIR`, `GLIBC_TUNABLES`, `HOSTALIASES`,
 /// `LD_*` loader variables, `LOCALDOMAIN`, `LOCPATH`, `MALLOC_TRACE`, `NIS_PATH`, `NLSPATH`,
 /// `RESOLV_HOST_CONF`, `RES_OPTIONS`, `TMPDIR`, `TZDIR`) from a setuid program's environment;
-/// Hadoop relies on that (checks.md §5). We strip them ourselves, so a root caller (no
+/// Hadoop relies on that (docs/checks.md §5). We strip them ourselves, so a root caller (no
 /// AT_SECURE) gets the same result, and go further: every `LD_*` and `MALLOC_*` name (future
 /// loader and allocator knobs included), and the shell start-up hooks.
 const DANGEROUS_ENV: &[&str] = &[

@@ -1,4 +1,4 @@
-//! Setup checks, run at the start of every invocation in Hadoop's order (`checks.md` §2):
+//! Setup checks, run at the start of every invocation in Hadoop's order (`docs/checks.md` §2):
 //! find our own executable through the kernel, find and vet the configuration, parse it, look up
 //! the NodeManager group, become root, vet the binary itself, and (beyond Hadoop) vet the caller.
 //!
@@ -114,7 +114,7 @@ pub fn config_candidate() -> String {
     format!("{CONF_DIR}/{CONFIG_FILE_NAME}")
 }
 
-/// Hadoop's location rule (`config.md` §1.1): an absolute conf dir is used as is; a relative one
+/// Hadoop's location rule (`docs/config.md` §1.1): an absolute conf dir is used as is; a relative one
 /// is taken from the directory holding the executable. The result is canonicalised.
 pub fn locate_config(executable: &Path) -> Result<PathBuf> {
     let candidate = config_candidate();

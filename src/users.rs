@@ -1,4 +1,4 @@
-//! The run-as-user policy (`checks.md` §4): who the NodeManager may ask us to become.
+//! The run-as-user policy (`docs/checks.md` §4): who the NodeManager may ask us to become.
 //!
 //! A [`ValidatedUser`] can only be made by [`check_run_as_user`], so a command cannot be handed
 //! a user that skipped the policy.

@@ -1,4 +1,4 @@
-//! End-to-end: the setup checks every invocation runs first (checks.md §1–2, config.md §1), seen
+//! End-to-end: the setup checks every invocation runs first (docs/checks.md §1–2, docs/config.md §1), seen
 //! the way the NodeManager sees them: it calls `container-executor --checksetup` at start-up and
 //! reads the exit code (0 fine, 24 configuration, 22 binary permissions) and the two streams.
 //!

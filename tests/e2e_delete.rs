@@ -1,5 +1,5 @@
 //! End-to-end: DELETE_AS_USER (3) as the NodeManager invokes it,
-//! `container-executor <user> <user> 3 <path> [base…]` (`filesystem.md` §7), on trees below the
+//! `container-executor <user> <user> 3 <path> [base…]` (`docs/layout.md` §7), on trees below the
 //! sandbox's NM local dir: the deletion must stay inside the requested tree, never follow a
 //! symlink, never touch another user's files, and refuse paths outside the NM's directories.
 

@@ -1,5 +1,5 @@
 //! End-to-end: whole container lifecycles played the way YARN's NodeManager plays them
-//! (`filesystem.md` §2–§8, `client.md` §3.2–3.7): initialize (0) with a localizer, launch (1),
+//! (`docs/layout.md` §2–§8, `docs/nodemanager.md` §3.2–3.7): initialize (0) with a localizer, launch (1),
 //! signal (2), list (5) and delete (3), against the real setuid binary in a private sandbox with
 //! two NM local dirs and two NM log dirs.
 //!

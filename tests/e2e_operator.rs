@@ -111,7 +111,8 @@ fn manual_run_plays_a_whole_lifecycle() {
         .assert_stdout_has("[5/6] initialize (command 0)")
         .assert_stdout_has("ok: application initialized")
         .assert_stdout_has("[6/6] launch (command 1)")
-        .assert_stdout_has("running: process group ")
+        // A short job has ended before its pid file is read: not reported as running.
+        .assert_stdout_lacks("running: process group ")
         .assert_stdout_has(&format!(
             "job: uid={} pwd={}/usercache",
             alice.name, locals[0]
@@ -221,10 +222,8 @@ fn manual_run_can_be_signalled() {
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(143), "{stdout}");
-    assert!(
-        stdout.contains(&format!("running: process group {pid}")),
-        "{stdout}"
-    );
+    // "running: process group" is printed only for a job still running a moment after its pid
+    // file appeared; this one may be stopped sooner (e2e_operator_messages checks both cases).
     assert!(
         stdout.contains("container finished: exit 143 (killed by SIGTERM)"),
         "{stdout}"

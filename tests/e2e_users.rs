@@ -1,4 +1,4 @@
-//! End-to-end: the run-as-user policy (checks.md §4), driven through the cheapest run-as-user
+//! End-to-end: the run-as-user policy (docs/checks.md §4), driven through the cheapest run-as-user
 //! command, SIGNAL_CONTAINER (2): the NodeManager (`cexec_nm`) runs
 //! `container-executor <user> <user> 2 <pid> <signal>`.
 //!
@@ -17,7 +17,7 @@ fn signal(sb: &Sandbox, user: &str, pid: &str, sig: &str) -> Outcome {
     sb.run_as_nm(&[user, user, "2", pid, sig])
 }
 
-/// The lines every run-as-user command logs first (protocol.md §4).
+/// The lines every run-as-user command logs first (docs/protocol.md §4).
 #[track_caller]
 fn assert_preamble(out: &Outcome, user: &str) {
     out.assert_stdout_has("main : command provided 2\n")
@@ -138,7 +138,7 @@ fn banned_list_matches_exact_names_only() {
     let Some(sb) = Sandbox::new("users_banned_exact") else {
         return;
     };
-    // List items are not trimmed (config.md §2: `a, b` gives `a` and ` b`) and compared
+    // List items are not trimmed (docs/config.md §2: `a, b` gives `a` and ` b`) and compared
     // case-sensitively: none of these items is "cexec_alice".
     sb.write_config_with(&[(
         "banned.users",

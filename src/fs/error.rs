@@ -1,4 +1,4 @@
-//! The failures of `mkdirs`, whose Hadoop messages name the path (filesystem.md §1.3).
+//! The failures of `mkdirs`, whose Hadoop messages name the path (docs/layout.md §1.3).
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -6,11 +6,11 @@
 //! `O_NOFOLLOW`), and every later step is an `*at` call relative to an open descriptor:
 //! `openat(O_NOFOLLOW)`, `mkdirat`, `fstatat(AT_SYMLINK_NOFOLLOW)`, `unlinkat`, `renameat`, and
 //! `fchown`/`fchmod` on the opened object itself. Checks are made with `fstat` on what was opened,
-//! never on a name (hardening.md rows 13–15).
+//! never on a name (SECURITY.md, "Files opened while privileged").
 //!
 //! Failures are plain `std::io::Error`s carrying the errno, so each command can map them to
 //! Hadoop's exit codes and messages; `mkdirs` wraps its failures in [`MkdirsError`] because
-//! Hadoop's messages for it name the path (filesystem.md §1.3).
+//! Hadoop's messages for it name the path (docs/layout.md §1.3).
 //!
 //! Identity is not this module's business: callers switch to NM / user / root around the calls.
 
@@ -362,7 +362,7 @@ impl DirFd {
         }
     }
 
-    /// Hadoop's `mkdirs` relative to self (filesystem.md §1.3).
+    /// Hadoop's `mkdirs` relative to self (docs/layout.md §1.3).
     ///
     /// Missing components are created with `mode` (the umask applies, as in Hadoop). An existing
     /// intermediate only has to be a directory; it is opened `O_PATH|O_NOFOLLOW`, so a symlink is
@@ -490,7 +490,7 @@ impl DirFd {
     }
 
     /// Remove everything below this directory (not the directory itself) with Hadoop's algorithm
-    /// (filesystem.md §7); see `remove.rs`. The first error is returned after everything that
+    /// (docs/layout.md §7); see `remove.rs`. The first error is returned after everything that
     /// could be removed was removed.
     pub fn remove_contents(&self) -> io::Result<()> {
         remove::remove_contents(self, &mut |_, _| {})

@@ -1,4 +1,4 @@
-//! Hadoop's recursive delete (filesystem.md §7), walked over directory descriptors.
+//! Hadoop's recursive delete (docs/layout.md §7), walked over directory descriptors.
 //!
 //! Per entry: the type `readdir` reported decides (`fstatat(AT_SYMLINK_NOFOLLOW)` only when it
 //! reported none); a non-directory (symlinks included) is unlinked -- and if that fails with EISDIR

@@ -1,5 +1,5 @@
 //! `--mount-cgroups <hierarchy> <controller=path>...` behind `feature.mount-cgroup.enabled`
-//! (`filesystem.md` §9, `client.md` §3.9).
+//! (`docs/layout.md` §9, `docs/nodemanager.md` §3.9).
 //!
 //! For each pair, in order, until one fails: mount the cgroup controller(s) `controller` (the
 //! mount data, e.g. `cpu,cpuacct`) on the empty directory `path`, then create

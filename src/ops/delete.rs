@@ -1,4 +1,4 @@
-//! Command 3: delete as the user (`filesystem.md` §7).
+//! Command 3: delete as the user (`docs/layout.md` §7).
 //!
 //! Confinement (beyond Hadoop, which deletes any path the user may delete, following symlinks
 //! in the path): every target is absolute, is reached from `/` one component at a time without

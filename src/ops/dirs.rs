@@ -1,4 +1,4 @@
-//! Directory steps shared by initialize and launch (`filesystem.md` §3–4), each done through
+//! Directory steps shared by initialize and launch (`docs/layout.md` §3–4), each done through
 //! directory descriptors: nothing here builds a path string that is then opened.
 
 use std::ffi::{OsStr, OsString};

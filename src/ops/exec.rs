@@ -1,5 +1,5 @@
 //! `--exec-container <command-file>` behind `feature.terminal.enabled`: YARN UI2's terminal into
-//! a running container, the non-Docker form (`protocol.md` §9, `client.md` §3.12).
+//! a running container, the non-Docker form (`docs/protocol.md` §9, `docs/nodemanager.md` §3.12).
 //!
 //! The NodeManager writes (`DefaultLinuxContainerRuntime.writeCommandToTempFile`):
 //! ```text
@@ -70,7 +70,7 @@ pub fn exec_container(setup: &Setup, nm: NmIdentity, command_file: &Path) -> Res
     let file = Config::parse(&text, &command_file.to_string_lossy())?;
     let request = check_request(setup, nm, &file)?;
     let fail = |what: &str, e: Errno| Error::ExecFailed(format!("Error {} on {what}", e as i32));
-    let pty = nix::pty::openpty(None, None).map_err(|e| fail("openpty()", e))?;
+    let pty = open_pty().map_err(|e| fail("openpty()", e))?;
     // The user owns the terminal the program talks through, as after a login.
     let _ = nix::unistd::fchown(pty.slave.as_raw_fd(), Some(request.user.uid()), None);
     match sys::fork().map_err(|e| fail("fork()", e))? {
@@ -93,6 +93,34 @@ pub fn exec_container(setup: &Setup, nm: NmIdentity, command_file: &Path) -> Res
             Ok(process::wait_exit_status(child).unwrap_or(EXEC_FAILED))
         }
     }
+}
+
+/// A new pseudo-terminal pair, as `openpty(3)` makes one, but from libc's own
+/// `posix_openpt`/`grantpt`/`unlockpt`/`ptsname_r`: before glibc 2.34 `openpty` lives in
+/// `libutil.so.1`, and the release binary (glibc 2.28 floor) should not need another library
+/// for it. Both descriptors are close-on-exec; the slave is opened without becoming our
+/// controlling terminal.
+fn open_pty() -> std::result::Result<nix::pty::OpenptyResult, Errno> {
+    use nix::fcntl::OFlag;
+    use std::os::unix::fs::OpenOptionsExt;
+    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY)?;
+    nix::pty::grantpt(&master)?;
+    nix::pty::unlockpt(&master)?;
+    let name = nix::pty::ptsname_r(&master)?;
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(&name)
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    let master = master
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    Ok(nix::pty::OpenptyResult {
+        master,
+        slave: OwnedFd::from(slave),
+    })
 }
 
 /// The command file, opened with the NodeManager's identity and checked on the descriptor.

@@ -1,5 +1,5 @@
 //! Command 0: prepare an application's directories and exec the localizer as the user
-//! (`filesystem.md` §3). On success this process *becomes* the localizer.
+//! (`docs/layout.md` §3). On success this process *becomes* the localizer.
 
 use std::ffi::{CString, OsStr};
 use std::os::unix::ffi::OsStrExt;

@@ -1,4 +1,4 @@
-//! Command 1: launch a container (`filesystem.md` §4). The parent opens the NodeManager's inputs
+//! Command 1: launch a container (`docs/layout.md` §4). The parent opens the NodeManager's inputs
 //! with the NodeManager's identity, forks, waits, and records the exit code; the child becomes a
 //! session leader, records its pid, joins its cgroups, builds the container's directories as the
 //! user after a verified permanent drop, and execs the launch script.

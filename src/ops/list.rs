@@ -1,4 +1,4 @@
-//! Command 5: list a directory as the user (`filesystem.md` §8). The NodeManager turns every
+//! Command 5: list a directory as the user (`docs/layout.md` §8). The NodeManager turns every
 //! stdout line not starting with `main :` into a file name, so nothing else may reach stdout.
 
 use std::ffi::OsString;

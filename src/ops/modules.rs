@@ -1,5 +1,5 @@
-//! Device modules: `--module-gpu`, `--module-fpga`, `--module-devices` (`protocol.md` §7,
-//! `filesystem.md` §11). The options were checked by `cli::parse_module_args`; here the
+//! Device modules: `--module-gpu`, `--module-fpga`, `--module-devices` (`docs/protocol.md` §7,
+//! `docs/layout.md` §11). The options were checked by `cli::parse_module_args`; here the
 //! configuration is read and the `devices.deny` lines are appended to
 //! `<[cgroups] root>/devices/<[cgroups] yarn-hierarchy>/<container id>/devices.deny`.
 //!

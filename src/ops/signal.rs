@@ -1,4 +1,4 @@
-//! Command 2: signal a container's process group, or probe that it is alive (`filesystem.md` §6).
+//! Command 2: signal a container's process group, or probe that it is alive (`docs/layout.md` §6).
 
 use nix::errno::Errno;
 

@@ -1,5 +1,5 @@
 //! Command 6: copy the NodeManager's `app.json` into the application's localized `sysfs`
-//! directory (`filesystem.md` §10), behind `feature.yarn.sysfs.enabled`.
+//! directory (`docs/layout.md` §10), behind `feature.yarn.sysfs.enabled`.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;

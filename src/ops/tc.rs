@@ -1,5 +1,5 @@
 //! Traffic control: `--tc-modify-state|--tc-read-state|--tc-read-stats <file>` and the optional
-//! tc file of a launch (`protocol.md` §3, `filesystem.md` §11), behind `feature.tc.enabled`.
+//! tc file of a launch (`docs/protocol.md` §3, `docs/layout.md` §11), behind `feature.tc.enabled`.
 //!
 //! Hadoop hands `/sbin/tc` the caller's path and lets it open it as root. We open the command
 //! file with the NodeManager's identity, check it on the descriptor (a regular file owned by the
