@@ -4,6 +4,7 @@
 mod cgroups;
 mod delete;
 mod dirs;
+mod docker;
 mod exec;
 mod initialize;
 mod launch;
@@ -46,6 +47,17 @@ pub fn execute(setup: &Setup, request: Request) -> Result<i32> {
             exec::exec_container(setup, nm_identity(setup), &command_file)
         }
         Request::Module { module, args } => modules::run_module(&setup.config, module, args),
+        Request::RunDocker { command_file } => {
+            docker::run_docker(setup, nm_identity(setup), &command_file)
+        }
+        Request::InspectDocker {
+            format,
+            container_id,
+        } => docker::inspect_container(setup, &format, &container_id),
+        Request::RemoveDocker {
+            hierarchy,
+            container_id,
+        } => docker::remove_container(setup, hierarchy.as_deref(), &container_id),
         Request::RunAs(run_as) => run_as_user(setup, *run_as),
     }
 }
@@ -54,8 +66,13 @@ pub fn execute(setup: &Setup, request: Request) -> Result<i32> {
 /// effective switch to the user with its groups. The command decides what runs as whom next.
 fn run_as_user(setup: &Setup, run_as: RunAs) -> Result<i32> {
     // A launch's tc file is applied first, as root, before anything else (as in Hadoop).
-    if let RunAsCommand::Launch(launch) = &run_as.command {
-        if let Some(file) = &launch.tc_command_file {
+    let tc_file = match &run_as.command {
+        RunAsCommand::Launch(launch) => launch.tc_command_file.as_ref(),
+        RunAsCommand::LaunchDocker(d) => d.launch.tc_command_file.as_ref(),
+        _ => None,
+    };
+    {
+        if let Some(file) = tc_file {
             tc::run_traffic_control(nm_identity(setup), crate::cli::TcAction::ModifyState, file)?;
         }
     }
@@ -73,6 +90,7 @@ fn run_as_user(setup: &Setup, run_as: RunAs) -> Result<i32> {
     match run_as.command {
         RunAsCommand::Initialize(init) => initialize::initialize_app(&ctx, yarn_user, init),
         RunAsCommand::Launch(launch) => launch::launch_container(&ctx, yarn_user, launch),
+        RunAsCommand::LaunchDocker(d) => docker::launch_docker(&ctx, yarn_user, d),
         RunAsCommand::Signal { pid, signal } => signal::signal_container(&ctx.user, pid, signal),
         RunAsCommand::Delete { path, base_dirs } => delete::delete_as_user(&ctx, path, base_dirs),
         RunAsCommand::List { path } => list::list_as_user(&ctx, path),
