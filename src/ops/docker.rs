@@ -38,8 +38,10 @@ use super::Ctx;
 const ENGINE_ENV: &[&str] = &["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"];
 /// Largest output read back from one `docker inspect`.
 const MAX_INSPECT_OUTPUT: u64 = 64 * 1024;
-/// Pause between inspect polls (Hadoop's `sleep(3)`).
-const INSPECT_PAUSE: Duration = Duration::from_secs(3);
+/// Hadoop pauses 3 s between inspect polls; each of its tries is a 3 s slice of the time we
+/// give the engine, polled every [`POLL`].
+const INSPECT_SLICE: Duration = Duration::from_secs(3);
+const POLL: Duration = Duration::from_millis(250);
 /// The exit status of a launch step that could not run docker (Hadoop's 7).
 const UNABLE_TO_EXECUTE: i32 = 7;
 
@@ -700,6 +702,25 @@ fn inspect_pid(binary: &str, cid: &str) -> Option<i32> {
     inspect(binary, "{{.State.Pid}}", cid).and_then(|t| t.parse().ok())
 }
 
+/// A container state after which nothing runs any more.
+fn finished(state: &str) -> bool {
+    matches!(state, "exited" | "dead" | "stopped")
+}
+
+/// Poll `try_once` until it answers Some or `retries` × 3 s have passed.
+fn poll<T>(retries: u32, mut try_once: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + INSPECT_SLICE * retries;
+    loop {
+        if let Some(v) = try_once() {
+            return Some(v);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
 /// Run the container and follow it as Hadoop does: its pid from `docker inspect` into the pid
 /// file, wait for `/proc/<pid>` to go, then its exit code from `docker inspect`.
 fn run_container(
@@ -730,13 +751,14 @@ fn run_container(
     out::log(&format!("Docker run command: {shown}"));
     let (child, _) = spawn_engine(argv, output).map_err(|e| Error::ScriptExec(e.to_string()))?;
     if entry_point {
-        for _ in 0..retries {
-            out::log("Inspecting docker container...");
-            if inspect_pid(binary, container_id).is_some_and(|p| p != 0) {
-                break;
-            }
-            std::thread::sleep(INSPECT_PAUSE);
-        }
+        // Until the container has a pid (or has already ended).
+        out::log("Inspecting docker container...");
+        poll(retries, || {
+            let text = inspect(binary, "{{.State.Pid}} {{.State.Status}}", container_id)?;
+            let mut words = text.split_whitespace();
+            let pid: i32 = words.next()?.parse().ok()?;
+            (pid != 0 || finished(words.next().unwrap_or(""))).then_some(())
+        });
     } else {
         let status = process::wait_exit_status(child).unwrap_or(-1);
         if status != 0 {
@@ -764,27 +786,24 @@ fn run_container(
         }
     }
     out::log("Obtaining the exit code...");
+    // Status and code together: a container that exited 0 is known at once (Hadoop keeps
+    // polling a 0 until its retries run out). A non-zero code ends the wait as in Hadoop.
     let mut code = -1;
-    for _ in 0..retries {
-        // Status and code together: a container that exited 0 is known at once (Hadoop keeps
-        // polling a 0 until its retries run out).
-        match inspect(
+    poll(retries, || {
+        let text = inspect(
             binary,
             "{{.State.Status}} {{.State.ExitCode}}",
             container_id,
-        ) {
-            Some(text) => {
-                let mut words = text.split_whitespace();
-                let state = words.next().unwrap_or("");
-                code = words.next().and_then(|c| c.parse().ok()).unwrap_or(-1);
-                if code != 0 || matches!(state, "exited" | "dead" | "stopped") {
-                    break;
-                }
-            }
-            None => code = -1,
-        }
-        std::thread::sleep(INSPECT_PAUSE);
-    }
+        );
+        let Some(text) = text else {
+            code = -1;
+            return None;
+        };
+        let mut words = text.split_whitespace();
+        let state = words.next().unwrap_or("");
+        code = words.next().and_then(|c| c.parse().ok()).unwrap_or(-1);
+        (code != 0 || finished(state)).then_some(())
+    });
     out::log(&format!("Exit code from docker inspect: {code}"));
     if entry_point {
         let _ = nix::sys::wait::waitpid(child, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
