@@ -236,6 +236,32 @@ fn inspect_stop_with_a_signal_and_remove_a_running_container() {
         ])
         .assert_code(0)
         .assert_stdout_has("running");
+    // The Docker form of --exec-container (YARN UI2's terminal), on a real pseudo-terminal.
+    node.docker_config(
+        PODMAN,
+        &format!(
+            "docker.trusted.registries=localhost\ndocker.allowed.networks=host,none\ndocker.allowed.rw-mounts={}\n",
+            node.locals.iter().chain(node.logs.iter()).map(|p| p.display().to_string()).collect::<Vec<_>>().join(",")
+        ),
+    );
+    let cfg = fs::read_to_string(node.sb.config_path()).unwrap();
+    node.sb
+        .write_config(&format!("feature.terminal.enabled=true\n{cfg}"));
+    let exec = node.command_file(
+        &cid,
+        &[
+            ("docker-command", "exec"),
+            ("name", &cid),
+            ("launch-command", "/bin/sh,-c,echo in-$(id -u)-exec"),
+            ("interactive", "true"),
+            ("tty", "true"),
+        ],
+    );
+    let alice_uid = node.sb.users().alice.uid;
+    node.sb
+        .run_as_nm(&["--exec-container", &exec.display().to_string()])
+        .assert_code(0)
+        .assert_stdout_has(&format!("in-{alice_uid}-exec"));
     // --run-docker inspect.
     let inspect = node.command_file(
         &cid,
