@@ -292,12 +292,24 @@ fn inspect_stop_with_a_signal_and_remove_a_running_container() {
         .expect("the launch ends with its container");
     assert_eq!(status.code(), Some(137), "launch status");
     assert_eq!(read(&inputs.exit_code_file()), "137");
-    // Remove: with a cgroup hierarchy no mount has, the cleanup finds nothing to do.
+    // Remove, with the cgroup hierarchy the NM names: the container's cgroup dir on a cgroup v1
+    // mount goes too (the test makes one where the engine would).
     assert!(engine_has(&cid));
+    let hierarchy = format!("cexec-e2e-{}", std::process::id());
+    let cgroup = v1_cgroup_mount().map(|m| m.join(&hierarchy));
+    if let Some(dir) = &cgroup {
+        fs::create_dir_all(dir.join(&cid)).unwrap();
+    }
     node.sb
-        .run_as_nm(&["--remove-docker-container", "cexec-no-such-hierarchy", &cid])
+        .run_as_nm(&["--remove-docker-container", &hierarchy, &cid])
         .assert_code(0);
     assert!(!engine_has(&cid), "container still known to the engine");
+    if let Some(dir) = &cgroup {
+        let gone = !dir.join(&cid).exists();
+        let _ = fs::remove_dir(dir.join(&cid));
+        let _ = fs::remove_dir(dir);
+        assert!(gone, "cgroup dir of the container not removed");
+    }
     // Inspect of a container that is gone: docker's own status passes through (exec in place).
     let gone = node
         .sb
@@ -343,6 +355,43 @@ fn stop_sends_the_stop_signal_then_kills() {
     // The script traps TERM and exits 42: the status comes from the container.
     assert_eq!(status.code(), Some(42));
     assert_eq!(read(&inputs.exit_code_file()), "42");
+}
+
+/// A cgroup v1 mount (first field `cgroup` in /proc/mounts), if any.
+fn v1_cgroup_mount() -> Option<std::path::PathBuf> {
+    let mounts = fs::read_to_string("/proc/mounts").ok()?;
+    mounts
+        .lines()
+        .map(|l| l.split(' ').collect::<Vec<_>>())
+        .find(|f| f.len() > 2 && f[0] == "cgroup" && f[2] == "cgroup")
+        .map(|f| std::path::PathBuf::from(f[1]))
+}
+
+#[test]
+fn a_relaunch_starts_the_same_container_again() {
+    let Some(node) = node("docker-relaunch") else {
+        return;
+    };
+    let cid = fresh_cid();
+    let work = node.work_dir(ALICE, &cid);
+    let script = format!("#!/bin/sh\necho ran >> {}/runs\nexit 5\n", work.display());
+    let inputs = node.launch_inputs(&cid, &script);
+    let file = run_file(&node, &cid, &[]);
+    node.run_nm(&node.launch_argv(ALICE, &cid, &inputs, &file))
+        .assert_code(5);
+    // The NodeManager's ContainerRelaunch removes the previous copies and the exit code file,
+    // then launches with a start command file.
+    for name in ["launch_container.sh", "container_tokens"] {
+        fs::remove_file(work.join(name)).unwrap();
+    }
+    fs::remove_file(inputs.exit_code_file()).unwrap();
+    let inputs = node.launch_inputs(&cid, &script);
+    let start = node.command_file(&cid, &[("docker-command", "start"), ("name", &cid)]);
+    let out = node.run_nm(&node.launch_argv(ALICE, &cid, &inputs, &start));
+    engine_rm(&cid);
+    out.assert_code(5);
+    assert_eq!(read(&work.join("runs")), "ran\nran\n");
+    assert_eq!(read(&inputs.exit_code_file()), "5");
 }
 
 #[test]

@@ -371,7 +371,7 @@ pub fn run_docker_argv(policy: &Policy, file: &CommandFile) -> Checked<Vec<Strin
         "pull" | "load" | "images" => {
             let image = file.get("image");
             let valid = image.is_some_and(is_image_name);
-            if !valid && !(command == "images" && image.is_none()) {
+            if !(valid || (command == "images" && image.is_none())) {
                 return Err(Refusal::new(
                     INVALID_DOCKER_IMAGE_NAME,
                     format!("'{}' is not a valid image name", image.unwrap_or("")),
