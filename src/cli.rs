@@ -40,9 +40,23 @@ pub enum Request {
         module: DeviceModule,
         args: ModuleArgs,
     },
-    /// Docker and runC modes pass their gate but are not built into this binary.
+    /// RunC modes pass their gate but are not built into this binary.
     Unsupported {
         what: &'static str,
+    },
+    /// `--run-docker <command-file>`.
+    RunDocker {
+        command_file: PathBuf,
+    },
+    /// `--inspect-docker-container <format-option> <container-id>`.
+    InspectDocker {
+        format: OsString,
+        container_id: OsString,
+    },
+    /// `--remove-docker-container [<hierarchy>] <container-id>`.
+    RemoveDocker {
+        hierarchy: Option<OsString>,
+        container_id: OsString,
     },
     RunAs(Box<RunAs>),
 }
@@ -159,6 +173,16 @@ pub enum RunAsCommand {
         app_id: OsString,
         local_dirs: Vec<OsString>,
     },
+    /// Command 4: the launch's shape without resources, plus the docker command file.
+    LaunchDocker(DockerLaunch),
+}
+
+/// Command 4 (`protocol.md` §4.4): a [`Launch`] (its resources fields empty) and the docker
+/// command file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerLaunch {
+    pub launch: Launch,
+    pub command_file: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,9 +324,7 @@ pub fn parse(args: &[OsString], config: &Config) -> Result<Request> {
                 b"--remove-docker-container" => argc == 3 || argc == 4,
                 _ => argc == 4,
             })?;
-            Ok(Request::Unsupported {
-                what: "Docker support",
-            })
+            Ok(docker_request(args))
         }
         b"--run-runc-container" | b"--reap-runc-layer-mounts" => {
             gate(config.runc_enabled(), "runc")?;
@@ -610,9 +632,9 @@ fn run_as_user(args: &[OsString], config: &Config) -> Result<Request> {
                     "Wrong number of arguments ({argc} vs 14 - 17) for launch docker container"
                 )));
             }
-            Ok(Request::Unsupported {
-                what: "Docker support",
-            })
+            run_as(RunAsCommand::LaunchDocker(parse_docker_launch(
+                args, config,
+            )?))
         }
         SIGNAL_CONTAINER => {
             if argc != 6 {
@@ -729,6 +751,68 @@ fn parse_launch(args: &[OsString], config: &Config, what: &str) -> Result<Launch
         resources_key: OsStr::from_bytes(&resources[..eq]).to_os_string(),
         resources_values: split_os_list(OsStr::from_bytes(&resources[eq + 1..]), '%'),
         tc_command_file,
+    })
+}
+
+/// The three docker long options, their argument counts already checked.
+fn docker_request(args: &[OsString]) -> Request {
+    match args[1].as_bytes() {
+        b"--run-docker" => Request::RunDocker {
+            command_file: PathBuf::from(&args[2]),
+        },
+        b"--remove-docker-container" => Request::RemoveDocker {
+            hierarchy: (args.len() == 4).then(|| args[2].clone()),
+            container_id: args[args.len() - 1].clone(),
+        },
+        _ => Request::InspectDocker {
+            format: args[2].clone(),
+            container_id: args[3].clone(),
+        },
+    }
+}
+
+/// Command 4: `app cid workdir script tokens http-option pidfile local-dirs log-dirs
+/// docker-command-file [tc-file]` (argc already checked to be 14..=17).
+fn parse_docker_launch(args: &[OsString], config: &Config) -> Result<DockerLaunch> {
+    let argc = args.len();
+    let https = args[9].as_bytes() == b"--https";
+    // As for command 1, the shapes Hadoop would read past argv for are refused.
+    let (next, with_tc) = match (https, argc) {
+        (false, 14) => (10, false),
+        (false, 15) => (10, true),
+        (true, 16) => (12, false),
+        (true, 17) => (12, true),
+        _ => {
+            return Err(Error::BadArgument(format!(
+                "Wrong number of arguments ({argc}) for launch docker container with {}",
+                args[9].to_string_lossy()
+            )))
+        }
+    };
+    let tc_command_file = if with_tc {
+        if !config.feature_enabled(Feature::Tc) {
+            return Err(Error::FeatureDisabled("traffic control".into()));
+        }
+        Some(PathBuf::from(&args[next + 4]))
+    } else {
+        None
+    };
+    Ok(DockerLaunch {
+        launch: Launch {
+            app_id: args[4].clone(),
+            container_id: args[5].clone(),
+            work_dir: PathBuf::from(&args[6]),
+            script: PathBuf::from(&args[7]),
+            tokens: PathBuf::from(&args[8]),
+            https: https.then(|| (PathBuf::from(&args[10]), PathBuf::from(&args[11]))),
+            pid_file: PathBuf::from(&args[next]),
+            local_dirs: split_os_list(&args[next + 1], '%'),
+            log_dirs: split_os_list(&args[next + 2], '%'),
+            resources_key: OsString::new(),
+            resources_values: Vec::new(),
+            tc_command_file,
+        },
+        command_file: PathBuf::from(&args[next + 3]),
     })
 }
 
@@ -1027,8 +1111,22 @@ mod tests {
         assert_eq!(code(&["--inspect-docker-container", "c"], docker), 1);
         assert_eq!(
             parse_words(&["--inspect-docker-container", "--format=x", "c"], docker).unwrap(),
-            Request::Unsupported {
-                what: "Docker support"
+            Request::InspectDocker {
+                format: "--format=x".into(),
+                container_id: "c".into()
+            }
+        );
+        assert_eq!(
+            parse_words(&["--remove-docker-container", "h", "c"], docker).unwrap(),
+            Request::RemoveDocker {
+                hierarchy: Some("h".into()),
+                container_id: "c".into()
+            }
+        );
+        assert_eq!(
+            parse_words(&["--run-docker", "f"], docker).unwrap(),
+            Request::RunDocker {
+                command_file: "f".into()
             }
         );
         assert_eq!(
@@ -1501,6 +1599,55 @@ mod tests {
     fn docker_launch_gate_then_count() {
         assert_eq!(code(&["a", "a", "4"], ""), 32);
         assert_eq!(code(&["a", "a", "4"], "feature.docker.enabled=1\n"), 1);
+    }
+
+    #[test]
+    fn docker_launch_arguments() {
+        let docker = "feature.docker.enabled=1\n";
+        let http = [
+            "u", "y", "4", "app", "cid", "/w", "/s", "/t", "--http", "/p", "/L1%/L2", "/G",
+            "/c.cmd",
+        ];
+        let Unboxed::RunAs(RunAs {
+            command: RunAsCommand::LaunchDocker(d),
+            ..
+        }) = unboxed(parse_words(&http, docker).unwrap())
+        else {
+            panic!("not a docker launch")
+        };
+        assert_eq!(d.command_file, PathBuf::from("/c.cmd"));
+        assert_eq!(d.launch.pid_file, PathBuf::from("/p"));
+        assert_eq!(d.launch.local_dirs, ["/L1", "/L2"]);
+        assert_eq!(d.launch.tc_command_file, None);
+        let mut with_tc = http.to_vec();
+        with_tc.push("/tc");
+        assert_eq!(code(&with_tc, docker), 32);
+        let tc = "feature.docker.enabled=1\nfeature.tc.enabled=1\n";
+        let Unboxed::RunAs(RunAs {
+            command: RunAsCommand::LaunchDocker(d),
+            ..
+        }) = unboxed(parse_words(&with_tc, tc).unwrap())
+        else {
+            panic!("not a docker launch")
+        };
+        assert_eq!(d.launch.tc_command_file, Some(PathBuf::from("/tc")));
+        let https = [
+            "u", "y", "4", "app", "cid", "/w", "/s", "/t", "--https", "/k", "/ts", "/p", "/L",
+            "/G", "/c.cmd",
+        ];
+        let Unboxed::RunAs(RunAs {
+            command: RunAsCommand::LaunchDocker(d),
+            ..
+        }) = unboxed(parse_words(&https, docker).unwrap())
+        else {
+            panic!("not a docker launch")
+        };
+        assert_eq!(d.launch.https, Some(("/k".into(), "/ts".into())));
+        assert_eq!(d.command_file, PathBuf::from("/c.cmd"));
+        // --https with 14 arguments would read past argv in Hadoop.
+        let mut short = https.to_vec();
+        short.truncate(14);
+        assert_eq!(code(&short, docker), 1);
     }
 
     #[test]

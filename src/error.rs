@@ -214,6 +214,13 @@ pub enum Error {
     /// Any failure Hadoop reports as -1 (status 255, "Unknown error code").
     #[error("{0}")]
     Failed(String),
+    /// Docker: the command file or the `[docker]` policy refused the command (Hadoop's
+    /// `exit(DOCKER_RUN_FAILED)` after `Error constructing docker command ...`). Exits at once.
+    #[error("{0}")]
+    DockerRefused(String),
+    /// Docker: the docker binary could not be run, or `docker rm` failed (29).
+    #[error("{0}")]
+    DockerRun(String),
     /// A mode this build does not implement (yet). Never pretends to work.
     #[error("{0} is not supported by this build of container-executor")]
     NotSupported(&'static str),
@@ -253,6 +260,7 @@ impl Error {
             TruststoreCopy(_) => Code::CouldNotCreateTruststoreCopy,
             ExecFailed(_) => Code::DockerExecFailed,
             InvalidCommandFile(_) => Code::InvalidDockerCommandFile,
+            DockerRefused(_) | DockerRun(_) => Code::DockerRunFailed,
         }
     }
 
@@ -266,6 +274,7 @@ impl Error {
                 | Error::Config(_)
                 | Error::BinaryPermissions(_)
                 | Error::CallerNotAllowed(_)
+                | Error::DockerRefused(_)
         )
     }
 

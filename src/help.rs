@@ -22,17 +22,18 @@ pub const FEATURES: &[(&str, &str)] = &[
         "built in; gated by feature.mount-cgroup.enabled",
     ),
     (
-        "--exec-container (non-Docker form)",
-        "built in; gated by feature.terminal.enabled",
+        "--exec-container (non-Docker and Docker forms)",
+        "built in; gated by feature.terminal.enabled (Docker form: and the docker gate)",
     ),
     (
         "device modules (--module-gpu/-fpga/-devices)",
         "built in; gated by [gpu]/[fpga]/[devices] module.enabled",
     ),
     (
-        "Docker, runC",
-        "not supported (refused after their feature gate)",
+        "Docker (command 4, --run-docker, --inspect/--remove-docker-container)",
+        "built in; gated by feature.docker.enabled or [docker] module.enabled",
     ),
+    ("runC", "not supported (refused after its feature gate)"),
     ("caller pinning (nm-user key)", "built in (beyond Hadoop)"),
     (
         "operator subcommands run/signal/list/delete",

@@ -29,6 +29,17 @@ pub fn become_root(nm_gid: Gid) -> std::result::Result<(), Errno> {
     setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
 }
 
+/// For the container engine's CLI (docker, podman), which Hadoop runs as root: real, effective
+/// and saved uid and gid 0, no supplementary groups. Works from any effective identity while the
+/// real uid is still root (uid first, so the gid change is privileged).
+pub fn become_root_for_engine() -> std::result::Result<(), Errno> {
+    let root = Uid::from_raw(0);
+    let root_g = Gid::from_raw(0);
+    setresuid(root, root, root)?;
+    setgroups(&[])?;
+    setresgid(root_g, root_g, root_g)
+}
+
 pub fn is_fully_root() -> bool {
     matches!(getresuid(), Ok(r) if r.real.is_root() && r.effective.is_root() && r.saved.is_root())
 }

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod checksetup;
 pub mod cli;
 pub mod config;
+pub mod docker;
 pub mod elf;
 pub mod error;
 pub mod fs;

@@ -289,7 +289,6 @@ fn refuses_bad_users_work_dirs_and_requests() {
         "[command-execution]\n  command=exec\n  launch-command=/bin/sh\n  workdir=W\n",
         "[command-execution]\n  command=exec\n  user=U\n  launch-command=/bin/sh\n",
         "[command-execution]\n  command=exec\n  user=U\n  launch-command=sh\n  workdir=W\n",
-        "[docker-command-execution]\n  docker-command=exec\n  name=c\n  launch-command=/bin/sh\n",
     ]
     .iter()
     .enumerate()
@@ -303,6 +302,17 @@ fn refuses_bad_users_work_dirs_and_requests() {
         let (code, out, err) = exec(&node, &path, "");
         assert_eq!(code, 255, "{text}: {out} {err}");
     }
+    // The Docker form needs the docker gate too (tests/e2e_docker.rs runs it).
+    let path = private.join("docker-exec.cmd");
+    write_file(
+        &path,
+        "[docker-command-execution]\n  docker-command=exec\n  name=container_1_2_3_4\n  launch-command=/bin/sh\n",
+        0o644,
+    );
+    node.nm_owned(&path, 0o644);
+    let (code, out, err) = exec(&node, &path, "");
+    assert_eq!(code, 32, "{out} {err}");
+    assert!(err.contains("Feature disabled: docker"), "{err}");
     // A program that cannot be executed: the child reports it through the terminal, 44.
     let file = node.command_file(&cid, ALICE, "/nonexistent/shell", &work);
     let (code, out, _) = exec(&node, &file, "");

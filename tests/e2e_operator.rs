@@ -961,7 +961,8 @@ fn version_names_config_features_and_hadoop_baseline() {
         .assert_stdout_has("configuration: ../etc/hadoop/container-executor.cfg")
         .assert_stdout_has("follows: Apache Hadoop trunk 6cc743eac6 (3.5.0-SNAPSHOT")
         .assert_stdout_has("traffic control")
-        .assert_stdout_has("Docker, runC: not supported")
+        .assert_stdout_has("runC: not supported")
+        .assert_stdout_has("Docker (command 4")
         .assert_stdout_has("operator subcommands");
     let help = sb.run_as_nm(&["--help"]);
     help.assert_code(0)

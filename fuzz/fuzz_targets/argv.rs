@@ -166,7 +166,13 @@ fuzz_target!(|data: &[u8]| {
         Request::Module { module, .. } => {
             assert!(config.get(module.section(), "module.enabled") == Some("true"))
         }
-        Request::Unsupported { .. } => assert!(config.docker_enabled() || config.runc_enabled()),
+        Request::Unsupported { .. } => assert!(config.runc_enabled()),
+        Request::RunDocker { .. } => assert!(config.docker_enabled() && argc == 3),
+        Request::InspectDocker { .. } => assert!(config.docker_enabled() && argc == 4),
+        Request::RemoveDocker { hierarchy, .. } => {
+            assert!(config.docker_enabled());
+            assert_eq!(hierarchy.is_some(), argc == 4);
+        }
         Request::RunAs(run_as) => {
             assert!(argc >= 4);
             assert_eq!(run_as.user.as_bytes(), arg(1));
@@ -209,6 +215,20 @@ fuzz_target!(|data: &[u8]| {
                         Some(&launch.container_id),
                     );
                     split_parent_check(&launch.pid_file);
+                }
+                RunAsCommand::LaunchDocker(d) => {
+                    assert_eq!(command, Some(4));
+                    assert!(config.docker_enabled());
+                    assert!((14..=17).contains(&argc));
+                    assert_eq!(d.launch.https.is_some(), arg(9) == b"--https");
+                    if d.launch.tc_command_file.is_some() {
+                        assert!(config.feature_enabled(Feature::Tc));
+                    }
+                    assert_eq!(
+                        d.command_file.as_os_str().as_bytes(),
+                        arg(argc - 1 - usize::from(d.launch.tc_command_file.is_some()))
+                    );
+                    split_parent_check(&d.launch.pid_file);
                 }
                 RunAsCommand::Signal { pid, signal } => {
                     assert_eq!(command, Some(2));

@@ -61,18 +61,32 @@ const END_OF_FILE: u8 = 0x04;
 struct Request {
     argv: Vec<CString>,
     env: Vec<CString>,
-    user: ValidatedUser,
-    work_dir: DirFd,
+    target: Target,
+}
+
+/// Who runs the program: the user in its container directory, or (Docker form) the docker
+/// binary as root, `docker exec -it <container> <launch-command...>`.
+enum Target {
+    User {
+        user: ValidatedUser,
+        work_dir: DirFd,
+    },
+    Engine,
 }
 
 pub fn exec_container(setup: &Setup, nm: NmIdentity, command_file: &Path) -> Result<i32> {
     let text = read_command_file(nm, command_file)?;
     let file = Config::parse(&text, &command_file.to_string_lossy())?;
-    let request = check_request(setup, nm, &file)?;
+    let request = match docker_exec(setup, &text, &file)? {
+        Some(request) => request,
+        None => check_request(setup, nm, &file)?,
+    };
     let fail = |what: &str, e: Errno| Error::ExecFailed(format!("Error {} on {what}", e as i32));
     let pty = open_pty().map_err(|e| fail("openpty()", e))?;
     // The user owns the terminal the program talks through, as after a login.
-    let _ = nix::unistd::fchown(pty.slave.as_raw_fd(), Some(request.user.uid()), None);
+    if let Target::User { user, .. } = &request.target {
+        let _ = nix::unistd::fchown(pty.slave.as_raw_fd(), Some(user.uid()), None);
+    }
     match sys::fork().map_err(|e| fail("fork()", e))? {
         Forked::Child => {
             drop(pty.master);
@@ -161,14 +175,6 @@ fn read_command_file(nm: NmIdentity, path: &Path) -> Result<Vec<u8>> {
 
 fn check_request(setup: &Setup, nm: NmIdentity, file: &Config) -> Result<Request> {
     let failed = |why: &str| Error::Failed(why.to_string());
-    if file
-        .get(DOCKER_SECTION, "docker-command")
-        .is_some_and(|v| v.eq_ignore_ascii_case("exec"))
-    {
-        return Err(Error::NotSupported(
-            "docker exec (--exec-container for Docker containers)",
-        ));
-    }
     if !file
         .get(SECTION, "command")
         .is_some_and(|v| v.eq_ignore_ascii_case("exec"))
@@ -194,9 +200,40 @@ fn check_request(setup: &Setup, nm: NmIdentity, file: &Config) -> Result<Request
             cstring(&format!("PWD={work_dir}"))?,
             cstring("TERM=xterm-256color")?,
         ],
-        user,
-        work_dir: work_dir_fd,
+        target: Target::User {
+            user,
+            work_dir: work_dir_fd,
+        },
     })
+}
+
+/// The Docker form: `[docker-command-execution] docker-command=exec` (any case, as Hadoop
+/// tells the forms apart). The file is then parsed again with the strict docker rules, docker
+/// must be enabled, and the argv is `<docker> exec -it <name> <launch-command...>`.
+fn docker_exec(setup: &Setup, text: &[u8], file: &Config) -> Result<Option<Request>> {
+    let docker_form = file
+        .get(DOCKER_SECTION, "docker-command")
+        .is_some_and(|v| v.eq_ignore_ascii_case("exec"));
+    if !docker_form {
+        return Ok(None);
+    }
+    if !setup.config.docker_enabled() {
+        return Err(Error::FeatureDisabled("docker".into()));
+    }
+    let refused = |r: crate::docker::Refusal| Error::DockerRefused(r.message());
+    let strict = crate::docker::CommandFile::parse(text).map_err(refused)?;
+    let policy = crate::docker::Policy::new(&setup.config);
+    let argv = crate::docker::exec_argv(&policy, &strict).map_err(refused)?;
+    let cstring =
+        |s: &str| CString::new(s).map_err(|_| Error::Failed("NUL byte in the command file".into()));
+    Ok(Some(Request {
+        argv: argv.iter().map(|a| cstring(a)).collect::<Result<_>>()?,
+        env: vec![
+            cstring("PATH=/usr/sbin:/usr/bin:/sbin:/bin")?,
+            cstring("TERM=xterm-256color")?,
+        ],
+        target: Target::Engine,
+    }))
 }
 
 /// `workdir` must be `<L>/usercache/<user>/appcache/<app>/<container>` with `L` owned by the
@@ -272,7 +309,9 @@ fn run_child(
     // Raw mode, but the typed characters are echoed (Hadoop's settings for this mode).
     let mut settings = termios::tcgetattr(slave.as_fd()).map_err(|e| step("tcgetattr", e))?;
     termios::cfmakeraw(&mut settings);
-    settings.local_flags |= LocalFlags::ECHO;
+    if matches!(request.target, Target::User { .. }) {
+        settings.local_flags |= LocalFlags::ECHO;
+    }
     termios::tcsetattr(slave.as_fd(), SetArg::TCSANOW, &settings)
         .map_err(|e| step("tcsetattr", e))?;
     for fd in 0..=2 {
@@ -280,9 +319,17 @@ fn run_child(
     }
     drop(slave);
     sys::set_controlling_tty(std::io::stdin().as_fd()).map_err(|e| step("TIOCSCTTY", e))?;
-    identity::drop_to_user_permanently(&request.user).map_err(|e| e.to_string())?;
-    nix::unistd::fchdir(request.work_dir.raw_fd().as_raw_fd()).map_err(|e| step("chdir", e))?;
-    process::prepare_exec(EXEC_UMASK);
+    match &request.target {
+        Target::User { user, work_dir } => {
+            identity::drop_to_user_permanently(user).map_err(|e| e.to_string())?;
+            nix::unistd::fchdir(work_dir.raw_fd().as_raw_fd()).map_err(|e| step("chdir", e))?;
+            process::prepare_exec(EXEC_UMASK);
+        }
+        Target::Engine => {
+            identity::become_root_for_engine().map_err(|e| step("becoming root for docker", e))?;
+            process::prepare_exec(process::caller_umask());
+        }
+    }
     let Err(e) = nix::unistd::execve(&request.argv[0], &request.argv, &request.env);
     Err(format!("exec failed - {}", e.desc()))
 }

@@ -28,7 +28,7 @@ use super::Ctx;
 const CONTAINER_UMASK: u32 = 0o027;
 
 /// The NodeManager's inputs, opened before the fork with its identity.
-struct Inputs {
+pub(super) struct Inputs {
     script: File,
     tokens: File,
     stores: Option<(File, File)>,
@@ -67,7 +67,7 @@ pub fn validate<'a>(yarn_user: &'a OsStr, launch: &'a Launch) -> Result<(Names<'
 
 /// Where the credentials file must lie: below `<L>/nmPrivate/<app>/` of a given local dir L.
 /// Returns L and the components below it (see `layout::token_file_location`).
-fn token_location<'a>(
+pub(super) fn token_location<'a>(
     launch: &'a Launch,
     app_id: &str,
 ) -> Result<(&'a std::ffi::OsString, Vec<std::ffi::OsString>)> {
@@ -156,7 +156,7 @@ fn check_lengths(names: &Names, container_id: &str, launch: &Launch) -> Result<(
     })
 }
 
-fn open_inputs(
+pub(super) fn open_inputs(
     ctx: &Ctx,
     launch: &Launch,
     (token_root, token_rel): (&std::ffi::OsString, Vec<std::ffi::OsString>),
@@ -300,7 +300,7 @@ fn precheck_cgroup_files(launch: &Launch) -> Result<()> {
 }
 
 /// The pid file, as the NodeManager: `<pidfile>.tmp` (new, 0700) then rename; no newline.
-fn write_pid_file(ctx: &Ctx, dir: &Path, name: &OsStr, pid: Pid) -> Result<()> {
+pub(super) fn write_pid_file(ctx: &Ctx, dir: &Path, name: &OsStr, pid: Pid) -> Result<()> {
     let mut tmp = name.to_os_string();
     tmp.push(".tmp");
     out::log(&format!("Writing to tmp file {}", dir.join(&tmp).display()));
@@ -317,7 +317,7 @@ fn write_pid_file(ctx: &Ctx, dir: &Path, name: &OsStr, pid: Pid) -> Result<()> {
 }
 
 /// `<pidfile>.exitcode`, as the NodeManager, after the container ended.
-fn write_exit_code(ctx: &Ctx, dir: &Path, name: &OsStr, status: i32) -> Result<()> {
+pub(super) fn write_exit_code(ctx: &Ctx, dir: &Path, name: &OsStr, status: i32) -> Result<()> {
     identity::as_nm(ctx.nm, || {
         DirFd::open_root(dir)?.write_file_atomically(name, status.to_string().as_bytes())
     })?
@@ -332,7 +332,7 @@ fn write_exit_code(ctx: &Ctx, dir: &Path, name: &OsStr, status: i32) -> Result<(
 
 /// Container work dirs `<L>/usercache/<Y>/appcache/<app>/<cid>` (0710) on every NM-owned local
 /// dir, and container log dirs `<G>/<app>/<cid>` (0750) on every log dir, as the user.
-fn create_container_dirs(
+pub(super) fn create_container_dirs(
     ctx: &Ctx,
     names: &Names,
     container_id: &str,
@@ -383,7 +383,7 @@ fn create_container_dirs(
 
 /// The work dir argument must be one of the container dirs just made (same device and inode).
 /// Hadoop uses whatever path it is given, creating missing components as the user.
-fn open_work_dir(path: &Path, container_dirs: &[DirFd]) -> Result<DirFd> {
+pub(super) fn open_work_dir(path: &Path, container_dirs: &[DirFd]) -> Result<DirFd> {
     let refuse = |why: String| Error::WorkDirs(format!("Work dir {} {why}", path.display()));
     let dir = DirFd::open_root(path).map_err(|e| {
         refuse(format!(
@@ -410,7 +410,7 @@ fn open_work_dir(path: &Path, container_dirs: &[DirFd]) -> Result<DirFd> {
 }
 
 /// `tmp` (0710), `private_slash_tmp` and `private_var_slash_tmp` (exactly 0710).
-fn create_tmp_dirs(work_dir: &DirFd) -> Result<()> {
+pub(super) fn create_tmp_dirs(work_dir: &DirFd) -> Result<()> {
     let fail = |name: &str, e: std::io::Error| {
         Error::TmpDirs(format!(
             "Could not create {name} - {why}",
@@ -430,7 +430,7 @@ fn create_tmp_dirs(work_dir: &DirFd) -> Result<()> {
     Ok(())
 }
 
-fn copy_inputs(work_dir: &DirFd, inputs: &mut Inputs) -> Result<()> {
+pub(super) fn copy_inputs(work_dir: &DirFd, inputs: &mut Inputs) -> Result<()> {
     work_dir
         .copy_new_file(
             &mut inputs.script,

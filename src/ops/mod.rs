@@ -6,6 +6,7 @@ mod cgroups;
 mod delete;
 mod delete_worker;
 mod dirs;
+mod docker;
 mod exec;
 mod initialize;
 mod launch;
@@ -49,6 +50,17 @@ pub fn execute(setup: &Setup, request: Request) -> Result<i32> {
             exec::exec_container(setup, nm_identity(setup), &command_file)
         }
         Request::Module { module, args } => modules::run_module(&setup.config, module, args),
+        Request::RunDocker { command_file } => {
+            docker::run_docker(setup, nm_identity(setup), &command_file)
+        }
+        Request::InspectDocker {
+            format,
+            container_id,
+        } => docker::inspect_container(setup, &format, &container_id),
+        Request::RemoveDocker {
+            hierarchy,
+            container_id,
+        } => docker::remove_container(setup, hierarchy.as_deref(), &container_id),
         Request::RunAs(run_as) => run_as_user(setup, *run_as),
     }
 }
@@ -60,12 +72,20 @@ fn run_as_user(setup: &Setup, run_as: RunAs) -> Result<i32> {
     // before its tc file is applied (Hadoop applies it first, then checks the user).
     let user = users::check_run_as_user(&run_as.user, &setup.config, setup.nm_gid)?;
     check_yarn_user_name(&run_as)?;
-    if let RunAsCommand::Launch(launch) = &run_as.command {
-        launch::validate(&run_as.yarn_user, launch)?;
-        // A launch's tc file is applied next, as root, before the switch to the user.
-        if let Some(file) = &launch.tc_command_file {
-            tc::run_traffic_control(nm_identity(setup), crate::cli::TcAction::ModifyState, file)?;
+    let tc_file = match &run_as.command {
+        RunAsCommand::Launch(launch) => {
+            launch::validate(&run_as.yarn_user, launch)?;
+            launch.tc_command_file.as_ref()
         }
+        RunAsCommand::LaunchDocker(d) => {
+            launch::validate(&run_as.yarn_user, &d.launch)?;
+            d.launch.tc_command_file.as_ref()
+        }
+        _ => None,
+    };
+    // A launch's tc file is applied next, as root, before the switch to the user.
+    if let Some(file) = tc_file {
+        tc::run_traffic_control(nm_identity(setup), crate::cli::TcAction::ModifyState, file)?;
     }
     identity::assume_user(&user)?;
     let ctx = Ctx {
@@ -80,6 +100,7 @@ fn run_as_user(setup: &Setup, run_as: RunAs) -> Result<i32> {
     match run_as.command {
         RunAsCommand::Initialize(init) => initialize::initialize_app(&ctx, yarn_user, init),
         RunAsCommand::Launch(launch) => launch::launch_container(&ctx, yarn_user, launch),
+        RunAsCommand::LaunchDocker(d) => docker::launch_docker(&ctx, yarn_user, d),
         RunAsCommand::Signal { pid, signal } => signal::signal_container(&ctx.user, pid, signal),
         RunAsCommand::Delete { path, base_dirs } => delete::delete_as_user(&ctx, path, base_dirs),
         RunAsCommand::List { path } => list::list_as_user(&ctx, path),
