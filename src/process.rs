@@ -121,10 +121,10 @@ fn adjust_limits() {
 /// The caller's soft limits back (hard limits were never changed), for a program we exec as
 /// the user: the container and the localizer see the NodeManager's limits, as with Hadoop.
 pub fn restore_caller_limits() {
-    for &(resource, soft, _) in CALLER_LIMITS.get().map(Vec::as_slice).unwrap_or(&[]) {
-        if let Ok((_, hard)) = getrlimit(resource) {
-            let _ = setrlimit(resource, soft.min(hard), hard);
-        }
+    // The hard limits are the caller's: adjust_limits kept them and nothing else sets limits,
+    // so no getrlimit is needed to learn them again.
+    for &(resource, soft, hard) in CALLER_LIMITS.get().map(Vec::as_slice).unwrap_or(&[]) {
+        let _ = setrlimit(resource, soft.min(hard), hard);
     }
 }
 
