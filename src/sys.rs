@@ -326,10 +326,11 @@ pub fn getgrouplist(
     loop {
         let mut buf: Vec<libc::gid_t> = vec![0; room as usize];
         let mut n = room;
-        // SAFETY: `name` is a valid C string for the call; glibc writes at most `n` gids into
-        // the live buffer of that length and stores the number it found (or needs) in `n`.
-        let rc =
-            unsafe { libc::getgrouplist(name.as_ptr(), gid.as_raw(), buf.as_mut_ptr(), &mut n) };
+        let (user, list) = (name.as_ptr(), buf.as_mut_ptr());
+        // SAFETY: `user` points into `name`, a valid C string alive for the call; glibc writes at
+        // most `n` gids into `list` (the live buffer of that length) and stores the number it
+        // found (or needs) in `n`.
+        let rc = unsafe { libc::getgrouplist(user, gid.as_raw(), list, &mut n) };
         if rc >= 0 {
             buf.truncate(n.clamp(0, room) as usize);
             return Ok(buf.into_iter().map(nix::unistd::Gid::from_raw).collect());
