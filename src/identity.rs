@@ -371,6 +371,15 @@ mod tests {
     }
 
     #[test]
+    fn group_lookups_without_sysconf_agree_with_nix() {
+        assert_eq!(sys::getgroups(), nix::unistd::getgroups());
+        let root = std::ffi::CString::new("root").unwrap();
+        let ours = sys::getgrouplist(&root, Gid::from_raw(0)).unwrap();
+        assert!(ours.contains(&Gid::from_raw(0)));
+        assert_eq!(Ok(ours), nix::unistd::getgrouplist(&root, Gid::from_raw(0)));
+    }
+
+    #[test]
     fn any_remaining_capability_bit_is_reported() {
         assert_eq!(capabilities_remaining(CapSets::default()), None);
         for held in [
