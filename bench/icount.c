@@ -110,8 +110,11 @@ int main(int argc, char **argv) {
         execs[i] = 1;
         count = 0; /* from here on: the set-id program itself */
       } else {
-        /* The program hands over to other work: let that process go. */
+        /* The program hands over to other work: let that process go. A stop still queued
+         * for it (PTRACE_ATTACH's or a new process's SIGSTOP) would leave it stopped once
+         * untraced, holding our caller's pipe open: continue it explicitly. */
         ptrace(PTRACE_DETACH, p, 0, 0);
+        kill(p, SIGCONT);
         forget(p);
         continue;
       }

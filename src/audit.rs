@@ -54,7 +54,13 @@ pub fn finish(status: i32) {
         } else {
             SEVERITY_WARNING
         };
-        send(pending.socket.as_ref(), &pending.fields, &outcome, severity);
+        send(
+            pending.socket.as_ref(),
+            &pending.fields,
+            &outcome,
+            severity,
+            true,
+        );
     }
 }
 
@@ -69,6 +75,7 @@ pub fn exec_started() {
                 &pending.fields,
                 "outcome=exec",
                 SEVERITY_NOTICE,
+                false,
             );
         }
     });
@@ -81,10 +88,14 @@ fn connect() -> Option<UnixDatagram> {
     Some(socket)
 }
 
-fn send(socket: Option<&UnixDatagram>, fields: &str, outcome: &str, severity: u8) {
+/// `reconnect`: on failure, one fresh connection and try. Only for the final line
+/// ([`finish`]): the listener may have restarted while a container ran. The exec line follows
+/// [`begin`]'s connection by moments (and in launch's child it would connect as the user), so
+/// a socket that was not there then is not tried again for it.
+fn send(socket: Option<&UnixDatagram>, fields: &str, outcome: &str, severity: u8, reconnect: bool) {
     let line = format_line(fields, outcome, severity, std::process::id(), now_utc());
     let sent = socket.is_some_and(|s| s.send(line.as_bytes()).is_ok());
-    if !sent {
+    if !sent && reconnect {
         // The listener may have restarted while a container ran: one fresh try, never a wait.
         if let Some(fresh) = connect() {
             let _ = fresh.send(line.as_bytes());

@@ -7,9 +7,12 @@
 //! - the permanent drop: groups → gid → uid for real, effective and saved ids, then proof that
 //!   none of it can be undone.
 
-use caps::CapSet;
+use std::cell::RefCell;
+
 use nix::errno::Errno;
-use nix::unistd::{getgroups, getresgid, getresuid, setgroups, setresgid, setresuid, Gid, Uid};
+use nix::unistd::{getresgid, getresuid, setgroups, setresgid, setresuid, Gid, Uid};
+
+use crate::sys::{self, getgroups, CapSets};
 
 use crate::error::{Error, Result};
 use crate::users::ValidatedUser;
@@ -114,12 +117,29 @@ pub fn as_root_in_nm_group<T>(nm: NmIdentity, work: impl FnOnce() -> T) -> Resul
     with_effective(Uid::from_raw(0), nm.gid, &[], work)
 }
 
+thread_local! {
+    // The one group-database answer of this run (the binary is single-threaded and acts for one
+    // user per run; a forked child inherits it). Keyed by the whole user, so another user can
+    // never be given these groups.
+    static USER_GROUPS: RefCell<Option<(ValidatedUser, Vec<Gid>)>> = const { RefCell::new(None) };
+}
+
 /// The user's supplementary groups as the group database lists them (initgroups' answer),
 /// minus gid 0 and the NodeManager group (beyond Hadoop: code run as the user never holds
 /// them, so it cannot run this binary as a NodeManager; see `ValidatedUser::may_hold_group`).
+/// Looked up once per run: every switch to the user (effective or permanent) then uses the same
+/// list, and the NSS lookup (nss-systemd walks its userdb directories each time) is paid once.
 pub fn user_groups(user: &ValidatedUser) -> std::result::Result<Vec<Gid>, Errno> {
-    let mut groups = nix::unistd::getgrouplist(&user.c_name(), user.gid())?;
+    let cached = USER_GROUPS.with(|c| match c.borrow().as_ref() {
+        Some((who, groups)) if who == user => Some(groups.clone()),
+        _ => None,
+    });
+    if let Some(groups) = cached {
+        return Ok(groups);
+    }
+    let mut groups = sys::getgrouplist(&user.c_name(), user.gid())?;
     groups.retain(|g| user.may_hold_group(*g));
+    USER_GROUPS.with(|c| *c.borrow_mut() = Some((user.clone(), groups.clone())));
     Ok(groups)
 }
 
@@ -206,16 +226,67 @@ pub fn drop_to_nm_permanently(nm: NmIdentity) -> Result<()> {
     Ok(())
 }
 
-fn clear_capability_sets() -> std::result::Result<(), caps::errors::CapsError> {
-    caps::clear(None, CapSet::Ambient)?;
-    for cap in caps::read(None, CapSet::Bounding)? {
-        caps::drop(None, CapSet::Bounding, cap)?;
+/// Empty the bounding, ambient and inheritable sets (while still root; effective and permitted
+/// stay until the uid change clears them). Its success is the proof for the bounding set (see
+/// [`drop_bounding_set`]); [`prove_dropped`] checks the other sets.
+fn clear_capability_sets() -> std::result::Result<(), String> {
+    drop_bounding_set(sys::capbset_drop).map_err(|(cap, e)| {
+        format!(
+            "dropping capability {cap} from the bounding set: {}",
+            e.desc()
+        )
+    })?;
+    sys::cap_ambient_clear_all().map_err(|e| format!("clearing the ambient set: {}", e.desc()))?;
+    let held = sys::capget().map_err(|e| format!("reading capabilities: {}", e.desc()))?;
+    sys::capset(CapSets {
+        inheritable: 0,
+        ..held
+    })
+    .map_err(|e| format!("clearing the inheritable set: {}", e.desc()))
+}
+
+/// Drop every capability from the bounding set, 0 upwards, until the kernel answers `EINVAL`
+/// (the first number past its last capability; capabilities are numbered without gaps). Returns
+/// that last capability, or the capability and error of the first drop that failed otherwise.
+///
+/// Why the drops' own results are the proof that the bounding set is empty, with no read-back:
+/// `PR_CAPBSET_DROP` succeeds only once the capability is out of the set, `EINVAL` comes only
+/// for a number the kernel does not have, and nothing can add a capability to a bounding set
+/// again. So "every drop from 0 to `last` succeeded, `last + 1` is invalid" covers every
+/// capability there is; reading each one back (41 more calls) could only repeat it.
+pub fn drop_bounding_set(
+    mut drop: impl FnMut(u32) -> std::result::Result<(), Errno>,
+) -> std::result::Result<u32, (u32, Errno)> {
+    // The capability ABI has 64 bits per set; a kernel valid past that cannot be proven here.
+    for cap in 0..64u32 {
+        match drop(cap) {
+            Ok(()) => {}
+            Err(Errno::EINVAL) if cap > 0 => return Ok(cap - 1),
+            Err(e) => return Err((cap, e)),
+        }
     }
-    caps::clear(None, CapSet::Inheritable)
+    Err((64, Errno::E2BIG))
+}
+
+/// The proof for the effective, permitted, inheritable and ambient sets, from one `capget`:
+/// effective, permitted and inheritable must be empty. The ambient set needs no read of its
+/// own: the kernel keeps every ambient capability both permitted and inheritable (it removes
+/// one from the ambient set whenever it leaves either, capabilities(7)), so with those two
+/// empty the ambient set is empty too (and `PR_CAP_AMBIENT_CLEAR_ALL` emptied it anyway).
+pub fn capabilities_remaining(held: CapSets) -> Option<String> {
+    if held == CapSets::default() {
+        return None;
+    }
+    Some(format!(
+        "capabilities remain: effective {:#x}, permitted {:#x}, inheritable {:#x}",
+        held.effective, held.permitted, held.inheritable
+    ))
 }
 
 /// After the drop: every uid and gid is the user's, the groups are exactly the user's, root
-/// cannot be regained, and every capability set is empty.
+/// cannot be regained, and every capability set is empty (the bounding set by the drop loop of
+/// [`clear_capability_sets`], which must have succeeded to get here; the others by one
+/// `capget`: see [`capabilities_remaining`]).
 pub fn prove_dropped(user: &ValidatedUser, groups: &[Gid]) -> Result<()> {
     let bad = |why: String| {
         Error::SetuidFailed(format!(
@@ -260,17 +331,90 @@ pub fn prove_dropped(user: &ValidatedUser, groups: &[Gid]) -> Result<()> {
     if user.gid().as_raw() != 0 && nix::unistd::setgid(Gid::from_raw(0)).is_ok() {
         return Err(bad("gid 0 could be regained".into()));
     }
-    for set in [
-        CapSet::Effective,
-        CapSet::Permitted,
-        CapSet::Inheritable,
-        CapSet::Ambient,
-        CapSet::Bounding,
-    ] {
-        let held = caps::read(None, set).map_err(|e| bad(e.to_string()))?;
-        if !held.is_empty() {
-            return Err(bad(format!("{set:?} capabilities remain: {held:?}")));
-        }
+    let held = sys::capget().map_err(|e| bad(e.desc().into()))?;
+    if let Some(why) = capabilities_remaining(held) {
+        return Err(bad(why));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounding_drop_walks_every_capability_up_to_the_kernels_last() {
+        let mut dropped = Vec::new();
+        let last = drop_bounding_set(|cap| {
+            if cap > 40 {
+                return Err(Errno::EINVAL);
+            }
+            dropped.push(cap);
+            Ok(())
+        });
+        assert_eq!(last, Ok(40));
+        assert_eq!(dropped, (0..=40).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn bounding_drop_fails_on_any_other_error() {
+        let mut tried = Vec::new();
+        let got = drop_bounding_set(|cap| {
+            tried.push(cap);
+            if cap == 7 {
+                Err(Errno::EPERM)
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(got, Err((7, Errno::EPERM)));
+        assert_eq!(
+            tried,
+            (0..=7).collect::<Vec<_>>(),
+            "stops at the first failure"
+        );
+    }
+
+    #[test]
+    fn bounding_drop_refuses_a_kernel_without_capabilities_or_past_the_abi() {
+        assert_eq!(
+            drop_bounding_set(|_| Err(Errno::EINVAL)),
+            Err((0, Errno::EINVAL))
+        );
+        assert_eq!(drop_bounding_set(|_| Ok(())), Err((64, Errno::E2BIG)));
+    }
+
+    #[test]
+    fn group_lookups_without_sysconf_agree_with_nix() {
+        assert_eq!(sys::getgroups(), nix::unistd::getgroups());
+        let root = std::ffi::CString::new("root").unwrap();
+        let ours = sys::getgrouplist(&root, Gid::from_raw(0)).unwrap();
+        assert!(ours.contains(&Gid::from_raw(0)));
+        assert_eq!(Ok(ours), nix::unistd::getgrouplist(&root, Gid::from_raw(0)));
+    }
+
+    #[test]
+    fn any_remaining_capability_bit_is_reported() {
+        assert_eq!(capabilities_remaining(CapSets::default()), None);
+        for held in [
+            CapSets {
+                effective: 1 << 21,
+                ..Default::default()
+            },
+            CapSets {
+                permitted: 1 << 40,
+                ..Default::default()
+            },
+            CapSets {
+                inheritable: 1,
+                ..Default::default()
+            },
+            CapSets {
+                inheritable: 1 << 63,
+                ..Default::default()
+            },
+        ] {
+            assert!(capabilities_remaining(held).is_some(), "{held:?}");
+        }
+    }
 }

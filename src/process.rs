@@ -65,9 +65,10 @@ pub fn harden_at_start() {
     // reap our children before we read their status), nothing blocked; then SIGPIPE and SIGXFSZ
     // ignored while we run, so a vanished reader or a file-size limit gives an error we report
     // (EPIPE, EFBIG), not a kill half-way (Hadoop ignores SIGPIPE too).
-    reset_signals_for_exec();
-    let _ = sys::set_signal_disposition(Signal::SIGPIPE, SigHandler::SigIgn);
-    let _ = sys::set_signal_disposition(Signal::SIGXFSZ, SigHandler::SigIgn);
+    reset_all_signals();
+    for signal in IGNORED_WHILE_RUNNING {
+        let _ = sys::set_signal_disposition(signal, SigHandler::SigIgn);
+    }
     // Core limit 0 and soft NOFILE/FSIZE/NPROC up to the hard limits (the caller's saved for
     // the programs we exec); then not dumpable: no core dump and no ptrace attach while we hold
     // root's ids.
@@ -124,10 +125,10 @@ fn adjust_limits() {
 /// The caller's soft limits back (hard limits were never changed), for a program we exec as
 /// the user: the container and the localizer see the NodeManager's limits, as with Hadoop.
 pub fn restore_caller_limits() {
-    for &(resource, soft, _) in CALLER_LIMITS.get().map(Vec::as_slice).unwrap_or(&[]) {
-        if let Ok((_, hard)) = getrlimit(resource) {
-            let _ = setrlimit(resource, soft.min(hard), hard);
-        }
+    // The hard limits are the caller's: adjust_limits kept them and nothing else sets limits,
+    // so no getrlimit is needed to learn them again.
+    for &(resource, soft, hard) in CALLER_LIMITS.get().map(Vec::as_slice).unwrap_or(&[]) {
+        let _ = setrlimit(resource, soft.min(hard), hard);
     }
 }
 
@@ -166,10 +167,27 @@ pub fn caller_cwd() -> Option<&'static std::path::Path> {
     CALLER_CWD.get().and_then(|p| p.as_deref())
 }
 
-/// Every signal back to its default disposition and nothing blocked: at start (known state) and
-/// before exec'ing anyone else's code, so no ignored or blocked signal survives into it.
-pub fn reset_signals_for_exec() {
+/// The only dispositions this program changes after [`harden_at_start`]'s reset (ignored
+/// there while we run). Whoever adds a `set_signal_disposition` call adds its signal here, so
+/// [`reset_signals_for_exec`] puts it back.
+const IGNORED_WHILE_RUNNING: [Signal; 2] = [Signal::SIGPIPE, Signal::SIGXFSZ];
+
+/// Every signal back to its default disposition and nothing blocked: the known state at start,
+/// whatever the caller left ignored (real-time signals included).
+fn reset_all_signals() {
     sys::reset_all_signal_dispositions();
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+}
+
+/// Before exec'ing anyone else's code: no ignored or blocked signal of ours may survive into
+/// it. Only an *ignored* disposition survives an exec (the kernel resets caught ones), and after
+/// the full reset at start the only ones ever set to ignore are [`IGNORED_WHILE_RUNNING`]; so
+/// those go back to default (not all 64 again), and the mask is emptied (a library may have
+/// blocked signals for a while: nss-systemd does).
+pub fn reset_signals_for_exec() {
+    for signal in IGNORED_WHILE_RUNNING {
+        let _ = sys::set_signal_disposition(signal, SigHandler::SigDfl);
+    }
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }
 

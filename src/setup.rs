@@ -83,7 +83,7 @@ pub fn capture_caller() -> Caller {
     Caller {
         uid: Uid::current(),
         gid: Gid::current(),
-        groups: nix::unistd::getgroups().unwrap_or_default(),
+        groups: crate::sys::getgroups().unwrap_or_default(),
     }
 }
 
@@ -389,7 +389,7 @@ pub fn pinned_nm_user(config: &Config, nm_group: &str, nm_gid: Gid) -> Result<Op
     let in_group = entry.gid == nm_gid.as_raw()
         || std::ffi::CString::new(name)
             .ok()
-            .and_then(|c| nix::unistd::getgrouplist(&c, Gid::from_raw(entry.gid)).ok())
+            .and_then(|c| crate::sys::getgrouplist(&c, Gid::from_raw(entry.gid)).ok())
             .is_some_and(|groups| groups.contains(&nm_gid));
     if !in_group {
         return Err(bad(format!(

@@ -286,3 +286,165 @@ pub fn mount_id(fd: std::os::fd::BorrowedFd<'_>) -> Result<u64, Errno> {
     }
     Ok(stx.stx_mnt_id)
 }
+
+/// `prctl(PR_CAPBSET_DROP, cap)`: remove one capability from this thread's bounding set. The
+/// kernel answers `EINVAL` exactly for a number above its last capability, `EPERM` without
+/// `CAP_SETPCAP`; success means the capability is not in the bounding set (already absent or
+/// just removed), and nothing can ever put it back.
+pub fn capbset_drop(cap: u32) -> Result<(), Errno> {
+    // SAFETY: prctl with PR_CAPBSET_DROP takes only integers and touches no memory of ours.
+    let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last())
+    }
+}
+
+/// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)`: empty this thread's ambient set.
+pub fn cap_ambient_clear_all() -> Result<(), Errno> {
+    // SAFETY: the ambient-clear prctl takes only integers and touches no memory of ours.
+    let rc = unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last())
+    }
+}
+
+/// This thread's effective, permitted and inheritable capability sets, one bit per capability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CapSets {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+}
+
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// capget(2) for this thread (version 3: 64 capabilities in two 32-bit words per set).
+pub fn capget() -> Result<CapSets, Errno> {
+    let mut header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: the header and the two-element data array are live, writable locals laid out as
+    // the kernel's `__user_cap_header_struct` and `__user_cap_data_struct[2]` (version 3); the
+    // kernel writes at most those 2 elements.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(Errno::last());
+    }
+    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+    Ok(CapSets {
+        effective: join(data[0].effective, data[1].effective),
+        permitted: join(data[0].permitted, data[1].permitted),
+        inheritable: join(data[0].inheritable, data[1].inheritable),
+    })
+}
+
+/// capset(2) for this thread (version 3).
+pub fn capset(sets: CapSets) -> Result<(), Errno> {
+    let mut header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let word = |set: u64, i: usize| (set >> (32 * i)) as u32;
+    let data: [CapData; 2] = std::array::from_fn(|i| CapData {
+        effective: word(sets.effective, i),
+        permitted: word(sets.permitted, i),
+        inheritable: word(sets.inheritable, i),
+    });
+    // SAFETY: the header and data array are live locals laid out as the kernel's structs
+    // (version 3, two data elements); the kernel only reads the data (and may write the
+    // header's version back, which is writable).
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Errno::last())
+    }
+}
+
+/// getgroups(2) without asking `sysconf(_SC_NGROUPS_MAX)` first (glibc reads
+/// /proc/sys/kernel/ngroups_max for it on every call, which is what `nix` does): one call with
+/// room for 64 groups, and only if that is too small, ask the kernel for the count and retry.
+pub fn getgroups() -> Result<Vec<nix::unistd::Gid>, Errno> {
+    let mut buf: Vec<libc::gid_t> = vec![0; 64];
+    loop {
+        let room = libc::c_int::try_from(buf.len()).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: the kernel writes at most `room` gids into the live buffer of that length.
+        let n = unsafe { libc::getgroups(room, buf.as_mut_ptr()) };
+        if n >= 0 {
+            buf.truncate(n as usize);
+            return Ok(buf.into_iter().map(nix::unistd::Gid::from_raw).collect());
+        }
+        let e = Errno::last();
+        if e != Errno::EINVAL {
+            return Err(e);
+        }
+        // Too small: the count alone (size 0 writes nothing), and room for it.
+        // SAFETY: with size 0 the kernel writes nothing through the (null) pointer.
+        let count = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+        if count < 0 {
+            return Err(Errno::last());
+        }
+        buf = vec![0; count as usize + 1];
+    }
+}
+
+/// getgrouplist(3): the groups the group database gives `name` (with `gid` among them), without
+/// `nix`'s `sysconf(_SC_NGROUPS_MAX)` read: room for 64 first, then exactly what the C library
+/// says it needs.
+pub fn getgrouplist(
+    name: &std::ffi::CStr,
+    gid: nix::unistd::Gid,
+) -> Result<Vec<nix::unistd::Gid>, Errno> {
+    const NGROUPS_MAX: libc::c_int = 65536;
+    let mut room: libc::c_int = 64;
+    loop {
+        let mut buf: Vec<libc::gid_t> = vec![0; room as usize];
+        let mut n = room;
+        let (user, list) = (name.as_ptr(), buf.as_mut_ptr());
+        // SAFETY: `user` points into `name`, a valid C string alive for the call; glibc writes at
+        // most `n` gids into `list` (the live buffer of that length) and stores the number it
+        // found (or needs) in `n`.
+        let rc = unsafe { libc::getgrouplist(user, gid.as_raw(), list, &mut n) };
+        if rc >= 0 {
+            buf.truncate(n.clamp(0, room) as usize);
+            return Ok(buf.into_iter().map(nix::unistd::Gid::from_raw).collect());
+        }
+        // -1: the list did not fit; `n` is how many it has (glibc), or unchanged (other libcs).
+        if room >= NGROUPS_MAX {
+            return Err(Errno::EINVAL);
+        }
+        room = if n > room {
+            n.min(NGROUPS_MAX)
+        } else {
+            (room * 2).min(NGROUPS_MAX)
+        };
+    }
+}

@@ -106,6 +106,10 @@ pub fn open_task_files(config: &Config, values: &[OsString]) -> Result<Vec<TaskF
 
 /// Append `pid` to each opened task file (as root, as Hadoop writes them).
 pub fn write_pid(files: &mut [TaskFile], pid: Pid) -> Result<()> {
+    if files.is_empty() {
+        // cgroups=none: nothing to write, so no switch to root and back.
+        return Ok(());
+    }
     identity::as_root(|| -> Result<()> {
         for task in files.iter_mut() {
             task.file
