@@ -89,7 +89,7 @@ int main(int argc, char **argv) {
   execs[first] = 0;
   newborn[first] = 1; /* the SIGSTOP that PTRACE_ATTACH queued is still to come */
   unsigned long long count = 0;
-  int exit_status = 1;
+  int exit_status = 1, child_detached = 0;
   ptrace(PTRACE_SINGLESTEP, child, 0, 0);
   while (np > 0) {
     pid_t p = waitpid(-1, &status, __WALL);
@@ -115,6 +115,7 @@ int main(int argc, char **argv) {
          * untraced, holding our caller's pipe open: continue it explicitly. */
         ptrace(PTRACE_DETACH, p, 0, 0);
         kill(p, SIGCONT);
+        if (p == child) child_detached = 1;
         forget(p);
         continue;
       }
@@ -131,6 +132,10 @@ int main(int argc, char **argv) {
     }
     ptrace(PTRACE_SINGLESTEP, p, 0, deliver);
   }
+  /* The first process, let go at its exec of the work, is still our child: its status is the
+   * work's. */
+  if (child_detached && waitpid(child, &status, 0) == child)
+    exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   printf("%llu\n", count);
   return exit_status;
 }
