@@ -25,14 +25,7 @@ pub struct Names<'a> {
 pub fn create_user_dirs(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Result<()> {
     let mut failed = false;
     for local in local_dirs {
-        let root = open_nm_root(local, ctx.nm.uid).map_err(|why| {
-            out::log(&why);
-            out::log(&format!(
-                "Couldn't get userdir directory for {}.",
-                names.yarn_user
-            ));
-            Error::UserDirs(String::new())
-        })?;
+        let root = open_user_dir_root(ctx, names, local)?;
         let shown = layout::shown(&root.path, &[layout::USERCACHE, names.yarn_user]);
         let made = match open_usercache(ctx, &root) {
             Ok(usercache) => make_user_owned_dir(ctx, &usercache, names.yarn_user, &shown)?,
@@ -91,16 +84,22 @@ fn open_usercache(ctx: &Ctx, root: &NmRoot) -> std::result::Result<DirFd, String
 /// anything, while a bad local dir still gets Hadoop's code.
 pub fn check_local_roots(ctx: &Ctx, names: &Names, local_dirs: &[OsString]) -> Result<()> {
     for local in local_dirs {
-        open_nm_root(local, ctx.nm.uid).map_err(|why| {
-            out::log(&why);
-            out::log(&format!(
-                "Couldn't get userdir directory for {}.",
-                names.yarn_user
-            ));
-            Error::UserDirs(String::new())
-        })?;
+        open_user_dir_root(ctx, names, local)?;
     }
     Ok(())
+}
+
+/// A local dir opened as an NM root for the user-dir step, failing as Hadoop's
+/// `initialize_user` does: its reason and "Couldn't get userdir directory" on LOG, then 20.
+fn open_user_dir_root(ctx: &Ctx, names: &Names, local: &OsString) -> Result<NmRoot> {
+    open_nm_root(local, ctx.nm.uid).map_err(|why| {
+        out::log(&why);
+        out::log(&format!(
+            "Couldn't get userdir directory for {}.",
+            names.yarn_user
+        ));
+        Error::UserDirs(String::new())
+    })
 }
 
 /// Step "app log dirs" (Hadoop's `create_log_dirs`): `<G>/<app>` 02750 as root on every NM-owned
